@@ -1,0 +1,150 @@
+"""The ``darien-nlp`` command: argument parsing, exit codes and progress only.
+
+Exit codes: 0 success, 1 the run failed, 2 bad arguments or input.
+
+>>> main(["--version"])  # doctest: +SKIP
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import sys
+from pathlib import Path
+from typing import Sequence
+
+__all__ = ["main"]
+
+logger = logging.getLogger("darien_nlp.cli")
+
+
+def _parser() -> argparse.ArgumentParser:
+    from . import __version__
+
+    parser = argparse.ArgumentParser(prog="darien-nlp", description=__doc__.splitlines()[0])
+    parser.add_argument("--version", action="version", version=f"darien-nlp {__version__}")
+    parser.add_argument("-v", "--verbose", action="count", default=0, help="more logging (-vv for debug)")
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    demo = commands.add_parser("demo", help="the main job: classify every passage of a folder of releases")
+    demo.add_argument("path", nargs="?", default="seeds", help="file or folder of releases (default: seeds)")
+    demo.add_argument("--model", default="default", help="model name in models/ or a model folder")
+    demo.add_argument("--top", type=int, default=3, help="strongest passages shown per label and document")
+
+    seg = commands.add_parser("segment", help="load a corpus and write its passages as JSON Lines")
+    seg.add_argument("path")
+    seg.add_argument("--max-chars", type=int, default=600)
+    seg.add_argument("--all-kinds", action="store_true", help="also write headings, datelines, boilerplate")
+    seg.add_argument("--on-error", choices=["raise", "skip"], default="raise")
+    seg.add_argument("--output", "-o", default="-", help="output file (default: stdout)")
+
+    classify = commands.add_parser("classify", help="label texts (one per line) from a file or stdin")
+    classify.add_argument("input", nargs="?", default="-")
+    classify.add_argument("--model", default="default")
+    classify.add_argument("--threshold", type=float, default=None)
+
+    experiment = commands.add_parser("experiment", help="run experiment configs")
+    experiment_commands = experiment.add_subparsers(dest="experiment_command", required=True)
+    run = experiment_commands.add_parser("run", help="run one experiment TOML file")
+    run.add_argument("config")
+    run.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                     help="override a config value, e.g. --set seed=7 --set data.corpora=/data")
+    run.add_argument("--results", default="results", help="results folder (default: results)")
+    run.add_argument("--no-progress", action="store_true")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``darien-nlp`` console script; returns the exit code."""
+    args = _parser().parse_args(argv)
+    level = logging.WARNING - 10 * args.verbose
+    logging.basicConfig(level=max(level, logging.DEBUG), format="%(levelname)s %(name)s: %(message)s")
+    try:
+        if args.command == "demo":
+            return _demo(args)
+        if args.command == "segment":
+            return _segment(args)
+        if args.command == "classify":
+            return _classify(args)
+        if args.command == "experiment":
+            from .experiments import ConfigError, run_experiment
+
+            try:
+                result = run_experiment(args.config, overrides=args.set, results_root=args.results,
+                                        progress=not args.no_progress)
+            except ConfigError as error:
+                print(f"darien-nlp: {error}", file=sys.stderr)
+                return 2
+            print(f"results written to {result}")
+            return 0
+    except (FileNotFoundError, ValueError, TypeError) as error:
+        print(f"darien-nlp: {error}", file=sys.stderr)
+        return 2
+    except ImportError as error:
+        print(f"darien-nlp: {error}", file=sys.stderr)
+        return 1
+    return 2
+
+
+def _segment(args) -> int:
+    from .corpus import load_corpus, segment
+
+    corpus = load_corpus(args.path, on_error=args.on_error)
+    out = sys.stdout if args.output == "-" else open(args.output, "w", encoding="utf-8")
+    try:
+        for document in corpus:
+            for passage in segment(document, max_chars=args.max_chars, keep_all=args.all_kinds):
+                out.write(json.dumps(passage.to_dict(), ensure_ascii=False) + "\n")
+    finally:
+        if out is not sys.stdout:
+            out.close()
+    print(corpus.report.summary(), file=sys.stderr)
+    return 0
+
+
+def _classify(args) -> int:
+    from .api import classify
+
+    handle = sys.stdin if args.input == "-" else open(args.input, encoding="utf-8")
+    with handle:
+        texts = [line.rstrip("\n") for line in handle]
+    for prediction in classify(texts, model=args.model, threshold=args.threshold):
+        print(json.dumps({"labels": list(prediction.labels),
+                          "scores": {k: round(v, 4) for k, v in prediction.scores.items()}}))
+    return 0
+
+
+def _demo(args) -> int:
+    from .corpus import load_corpus
+
+    corpus = load_corpus(args.path, on_error="skip")
+    try:
+        from .api import classify_document, default_model_path
+
+        model_dir = default_model_path(args.model)
+    except (ImportError, FileNotFoundError) as error:
+        classify_document = None
+        print(f"(no classifier available: {error}; showing segmentation only)")
+    for document in corpus:
+        print(f"\n== {document.doc_id}  {document.title or '(no title)'}  {document.date or '(no date)'}")
+        if classify_document is None:
+            from .corpus import segment
+
+            passages = segment(document)
+            print(f"   {len(passages)} passages, {len(document.text):,} characters")
+            for passage in passages[: args.top]:
+                print(f"   - {passage.text[:100]}")
+            continue
+        result = classify_document(document, model=model_dir)
+        shares = ", ".join(f"{label} {share:.2f}" for label, share in result.label_shares.items())
+        print(f"   {len(result.passages)} passages; share of passages per label: {shares}")
+        for label, strongest in result.strongest.items():
+            for passage, score in strongest[: args.top]:
+                print(f"   [{label} {score:.2f}] {passage.text[:110]}")
+    print(f"\n{corpus.report.summary()}")
+    return 0
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

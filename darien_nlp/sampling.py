@@ -1,0 +1,157 @@
+"""Draw the passages to annotate from the release corpora, reproducibly from a seed.
+
+Strata (each a pool of content passages, sampled without replacement):
+
+* ``wh_migration_subset``: any passage of the 120 White House pages in the
+  corpora's migration subset (natural mix of on-topic and off-topic text);
+* ``wh_migration_terms``: passages of other White House pages that name
+  migration terms (Darién, asylum, parole, smuggling, refugees, ...);
+* ``environment_terms``: passages that name environmental terms (rainforest,
+  ecosystem, climate, ...) together with migration, in either corpus: the
+  rare ``environment`` label has to be searched out;
+* ``wh_hard_negative`` / ``state_hard_negative``: passages of pages that do
+  not speak of migration but share the labels' vocabulary (tax enforcement,
+  vaccine development, the investment environment, aid to Gaza);
+* ``state_migration_terms`` / ``state_random``: State Department releases.
+
+The term lists decide only *which passages are read*; labels come from
+reading them against the annotation guide.
+
+>>> sorted(DEFAULT_SIZES)[:2]
+['environment_terms', 'state_hard_negative']
+"""
+from __future__ import annotations
+
+import hashlib
+import random
+import re
+from pathlib import Path
+from typing import Iterator
+
+from .corpus import load_corpus, segment
+
+__all__ = ["DEFAULT_SIZES", "CORPUS_FILES", "draw_annotation_sample", "migration_subset_ids"]
+
+CORPUS_FILES = {
+    "wh": "wh-briefings-2021-2026.jsonl.gz",
+    "state": "state-dept-press-2021-2022.jsonl.gz",
+}
+DEFAULT_SIZES = {
+    "wh_migration_subset": 650,
+    "wh_migration_terms": 600,
+    "environment_terms": 380,
+    "wh_hard_negative": 450,
+    "state_migration_terms": 200,
+    "state_hard_negative": 100,
+    "state_random": 50,
+}
+_MIGRATION = re.compile(
+    r"migra|migrant|refugee|asylum|displaced|displacement|dari[eé]n|smuggl|parole|deport|"
+    r"safe mobility|los angeles declaration|root causes|repatriat|border security|"
+    r"irregular|regulariz|temporary protected status|\bTPS\b|resettle|removal flight",
+    re.IGNORECASE,
+)
+_ENVIRONMENT = re.compile(
+    r"rainforest|ecosystem|deforest|conservation|environmental|jungle|climate|biodivers|"
+    r"pollut|drought|natural disaster|hurricane|wildlife|forest",
+    re.IGNORECASE,
+)
+_LABEL_VOCABULARY = re.compile(
+    r"enforce|trafficking|criminal|prosecut|border|security forces|development|investment|jobs|"
+    r"poverty|humanitarian|vulnerable|human rights|assistance|shelter|environment|climate|"
+    r"ecosystem|conservation|visa|pathway|integration|communities",
+    re.IGNORECASE,
+)
+
+
+def migration_subset_ids(corpora_dir: Path) -> set[str]:
+    """The White House ids of the migration-subset Markdown files (``a__b__c.md`` -> ``a/b/c``)."""
+    folder = Path(corpora_dir) / "wh-migration-americas-md"
+    return {path.name[:-3].replace("__", "/") for path in folder.glob("*.md")}
+
+
+def _candidates(corpora_dir: Path, subset: set[str]) -> Iterator[tuple[str, str, object, object]]:
+    """Yield ``(stratum, corpus, document, passage)`` for every stratum a passage fits."""
+    for key, file_name in CORPUS_FILES.items():
+        for document in load_corpus(Path(corpora_dir) / file_name):
+            doc_migration = len(_MIGRATION.findall(document.text))
+            for passage in segment(document):
+                if not 80 <= len(passage.text) <= 1200:
+                    continue
+                has_migration = bool(_MIGRATION.search(passage.text))
+                has_environment = bool(_ENVIRONMENT.search(passage.text))
+                strata = []
+                if key == "wh" and document.doc_id in subset:
+                    strata.append("wh_migration_subset")
+                elif key == "wh" and has_migration:
+                    strata.append("wh_migration_terms")
+                if has_environment and (has_migration or (doc_migration >= 5 and document.doc_id in subset)):
+                    strata.append("environment_terms")
+                if doc_migration == 0 and _LABEL_VOCABULARY.search(passage.text):
+                    strata.append(f"{key}_hard_negative")
+                if key == "state" and has_migration:
+                    strata.append("state_migration_terms")
+                if key == "state":
+                    strata.append("state_random")
+                for stratum in strata:
+                    yield stratum, file_name, document, passage
+
+
+def draw_annotation_sample(corpora_dir: str | Path, *, seed: int = 13, sizes: dict[str, int] | None = None) -> list[dict]:
+    """Sample passages per stratum; return reference records (no labels) in a shuffled order.
+
+    Each record holds ``passage_id``, ``corpus``, ``doc_id``, ``start``,
+    ``end``, ``sha256``, ``stratum`` and, for the annotators' eyes only (never
+    committed), ``text``, ``title``, ``lead`` and ``context`` (the previous
+    passage).  A passage drawn by two strata is kept once, under the first.
+    Reservoir sampling with a seeded ``random.Random`` keeps memory bounded
+    and the draw reproducible.
+    """
+    sizes = dict(DEFAULT_SIZES if sizes is None else sizes)
+    rng = random.Random(seed)
+    reservoirs: dict[str, list] = {name: [] for name in sizes}
+    seen: dict[str, int] = {name: 0 for name in sizes}
+    subset = migration_subset_ids(Path(corpora_dir))
+    previous: dict[tuple[str, int], str] = {}
+    for stratum, file_name, document, passage in _candidates(Path(corpora_dir), subset):
+        if stratum not in sizes:
+            continue
+        seen[stratum] += 1
+        record = (file_name, document, passage)
+        reservoir = reservoirs[stratum]
+        if len(reservoir) < sizes[stratum]:
+            reservoir.append(record)
+        else:
+            slot = rng.randrange(seen[stratum])
+            if slot < sizes[stratum]:
+                reservoir[slot] = record
+    records: list[dict] = []
+    taken: set[str] = set()
+    for stratum in sizes:
+        for file_name, document, passage in sorted(reservoirs[stratum], key=lambda r: r[2].passage_id):
+            key = f"{file_name}|{passage.passage_id}"
+            if key in taken:
+                continue
+            taken.add(key)
+            records.append(_record(stratum, file_name, document, passage))
+    rng.shuffle(records)
+    return records
+
+
+def _record(stratum: str, file_name: str, document, passage) -> dict:
+    context_start = max(0, passage.start - 300)
+    context = document.text[context_start:passage.start].strip()
+    return {
+        "passage_id": passage.passage_id,
+        "corpus": file_name,
+        "doc_id": document.doc_id,
+        "start": passage.start,
+        "end": passage.end,
+        "sha256": hashlib.sha256(passage.text.encode("utf-8")).hexdigest(),
+        "stratum": stratum,
+        "title": document.title,
+        "date": document.date.isoformat() if document.date else None,
+        "lead": passage.lead,
+        "context": context,
+        "text": passage.text,
+    }
