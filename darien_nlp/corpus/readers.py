@@ -220,6 +220,7 @@ def load_corpus(
     title_field: str | None = None,
     on_error: str = "raise",
     encoding: str = "utf-8",
+    select: Iterable[str] | None = None,
 ) -> Corpus:
     """Open ``source`` as a stream of normalised documents.
 
@@ -232,6 +233,8 @@ def load_corpus(
     ``markdown``, ``html``) says how record text is written; ``auto`` decides
     from the file type or field name.  ``on_error`` is ``"raise"`` (default)
     or ``"skip"`` (count bad records in ``corpus.report`` and go on).
+    ``select`` (a collection of doc ids) reads only those documents, skipping
+    the others before normalisation (fast look-ups by reference).
 
     >>> corpus = load_corpus([{"id": "x", "text": "<p>Hi &amp; bye.</p>"}], markup="html")
     >>> next(iter(corpus)).text
@@ -251,7 +254,8 @@ def load_corpus(
         )
     options = _Options(markup=markup, text_field=text_field, id_field=id_field,
                        date_field=date_field, title_field=title_field,
-                       on_error=on_error, encoding=encoding)
+                       on_error=on_error, encoding=encoding,
+                       select=frozenset(select) if select is not None else None)
     if isinstance(source, (str, os.PathLike)):
         path = Path(source)
         if not path.exists():
@@ -291,6 +295,7 @@ class _Options:
     title_field: str | None
     on_error: str
     encoding: str
+    select: frozenset | None = None
 
 
 def _stem(path: Path) -> str:
@@ -363,6 +368,8 @@ def _read_folder(folder: Path, options: _Options, report: LoadReport) -> Iterato
             logger.info("skipping %s: unsupported file type", path)
             continue
         doc_id = str(relative.with_name(_stem(path))).replace(os.sep, "/")
+        if options.select is not None and file_format in ("text", "markdown", "html") and doc_id not in options.select:
+            continue
         yield from _read_file(path, file_format, options, report, doc_id)
 
 
@@ -528,6 +535,11 @@ def _pick(record: Mapping[str, Any], chosen: str | None, candidates: tuple[str, 
 
 def _record_document(record: Mapping[str, Any], source: str, location: str, default_id: str,
                      options: _Options, report: LoadReport) -> Document | None:
+    id_field = _pick(record, options.id_field, _ID_FIELDS)
+    doc_id = record.get(id_field) if id_field else None
+    doc_id = str(doc_id) if doc_id not in (None, "") else default_id
+    if options.select is not None and doc_id not in options.select:
+        return None
     text_field = _pick(record, options.text_field, _TEXT_FIELDS)
     if text_field is None or text_field not in record:
         wanted = options.text_field or " / ".join(_TEXT_FIELDS)
@@ -553,9 +565,6 @@ def _record_document(record: Mapping[str, Any], source: str, location: str, defa
         # An empty release is not a broken record: always skip it, always report it.
         report.skipped.append(Skip(source, location, "no text left after removing markup, scripts and boilerplate"))
         return None
-    id_field = _pick(record, options.id_field, _ID_FIELDS)
-    doc_id = record.get(id_field) if id_field else None
-    doc_id = str(doc_id) if doc_id not in (None, "") else default_id
     date_field = _pick(record, options.date_field, _DATE_FIELDS)
     title_field = _pick(record, options.title_field, _TITLE_FIELDS)
     title = record.get(title_field) if title_field else None

@@ -1,0 +1,209 @@
+"""The calls other pipelines make: ``classify``, ``classify_document``, ``classify_dataset``.
+
+The default model (``models/policy-static``) is loaded once, lazily, and
+cached; loading is guarded by a lock and prediction holds no shared mutable
+state, so the functions are safe to call from many threads.
+
+>>> import darien_nlp
+>>> darien_nlp.classify("Dismantle the smuggling networks that prey on migrants.").labels  # doctest: +SKIP
+('enforcement', 'humanitarian')
+"""
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Iterable, Mapping, Sequence
+
+import numpy as np
+
+from .corpus import Document, Passage, segment
+from .taxonomy import LABELS
+
+__all__ = ["Prediction", "DocumentPrediction", "classify", "classify_document", "classify_dataset",
+           "load_model", "default_model_path", "MAX_CHARS", "DEFAULT_MODEL"]
+
+#: Texts longer than this are truncated before classification (use ``classify_document`` for
+#: long texts: it segments them into passages first).  The static model reads at most 256
+#: tokens anyway; the cut keeps tokenising a 5 MB string from costing seconds.
+MAX_CHARS = 4_000
+DEFAULT_MODEL = "policy-static"
+
+_MODELS: dict[str, Any] = {}
+_LOCK = threading.Lock()
+
+
+@dataclass(frozen=True, slots=True)
+class Prediction:
+    """The labels of one text: ids at or above threshold (taxonomy order) and every label's score."""
+
+    labels: tuple[str, ...]
+    scores: Mapping[str, float]
+    length: int
+    truncated: bool = False
+
+    def __contains__(self, label: str) -> bool:
+        return label in self.labels
+
+
+@dataclass(frozen=True)
+class DocumentPrediction:
+    """Per-passage predictions of one document plus a document-level summary."""
+
+    doc_id: str
+    passages: list[tuple[Passage, Prediction]]
+    label_shares: dict[str, float] = field(default_factory=dict)
+    strongest: dict[str, list[tuple[Passage, float]]] = field(default_factory=dict)
+
+
+def default_model_path(model: str | Path = "default") -> Path:
+    """Resolve ``"default"``, a model name in ``models/`` or a folder path to a model folder."""
+    from .embed.static import models_dir
+
+    if isinstance(model, Path) or (isinstance(model, str) and ("/" in model or "\\" in model)):
+        path = Path(model)
+    elif isinstance(model, str):
+        path = models_dir() / (DEFAULT_MODEL if model == "default" else model)
+    else:
+        raise TypeError(f"model must be a name or a path, got {type(model).__name__}")
+    if not path.is_dir():
+        raise FileNotFoundError(
+            f"No model folder at {str(path)!r}. Shipped models live in models/ (set DARIEN_NLP_MODELS "
+            "to another folder); train one with: darien-nlp experiment run experiments/train_policy_static.toml"
+        )
+    return path
+
+
+def load_model(model: Any = "default"):
+    """Return a loaded :class:`PolicyClassifier` (cached per folder; thread-safe)."""
+    from .classifier import PolicyClassifier
+
+    if isinstance(model, PolicyClassifier):
+        return model
+    path = default_model_path(model)
+    key = str(path.resolve())
+    cached = _MODELS.get(key)
+    if cached is not None:
+        return cached
+    with _LOCK:
+        if key not in _MODELS:
+            _MODELS[key] = PolicyClassifier.load(path)
+        return _MODELS[key]
+
+
+def _check_threshold(threshold):
+    if threshold is None:
+        return None
+    if isinstance(threshold, bool) or not isinstance(threshold, (int, float)) or not 0.0 <= threshold <= 1.0:
+        raise ValueError(f"The 'threshold' parameter of classify must be a float in [0, 1] or None. Got {threshold!r} instead.")
+    return float(threshold)
+
+
+def classify(texts: str | Iterable[str], *, model: Any = "default", threshold: float | None = None,
+             strict: bool = False) -> Prediction | list[Prediction]:
+    """Label a string (-> one :class:`Prediction`) or an iterable of strings (-> a list, in order).
+
+    Empty and whitespace-only strings get a prediction with no labels and zero
+    scores (``strict=True`` raises instead).  Texts over :data:`MAX_CHARS`
+    characters are truncated and flagged ``truncated=True``.
+
+    >>> [p.labels for p in classify(["", "   "])]  # doctest: +SKIP
+    [(), ()]
+    """
+    single = isinstance(texts, str)
+    if texts is None:
+        raise TypeError("classify() needs a string or an iterable of strings, got None")
+    if isinstance(texts, (bytes, bytearray)):
+        raise TypeError("classify() needs str, got bytes: decode it first, e.g. data.decode('utf-8')")
+    if not single and not isinstance(texts, Iterable):
+        raise TypeError(f"classify() needs a string or an iterable of strings, got {type(texts).__name__}")
+    items = [texts] if single else list(texts)
+    for position, text in enumerate(items):
+        if not isinstance(text, str):
+            raise TypeError(f"classify(): item {position} is a {type(text).__name__}, not a str")
+    cut = _check_threshold(threshold)
+    predictions = _predict(items, model=model, threshold=cut, strict=strict)
+    return predictions[0] if single else predictions
+
+
+def _predict(items: Sequence[str], *, model, threshold, strict) -> list[Prediction]:
+    present = [i for i, text in enumerate(items) if text.strip()]
+    if strict and len(present) < len(items):
+        empty = next(i for i, text in enumerate(items) if not text.strip())
+        raise ValueError(f"classify(strict=True): item {empty} is empty or whitespace only")
+    results: list[Prediction | None] = [None] * len(items)
+    if present:
+        classifier = load_model(model)
+        batch = [items[i][:MAX_CHARS] for i in present]
+        probabilities = classifier.predict_proba(batch)
+        cuts = classifier.thresholds_ if threshold is None else np.full(len(LABELS), threshold)
+        on = probabilities >= cuts
+        for row, i in enumerate(present):
+            results[i] = Prediction(
+                labels=tuple(label for label, flag in zip(LABELS, on[row]) if flag),
+                scores={label: float(p) for label, p in zip(LABELS, probabilities[row])},
+                length=len(items[i]),
+                truncated=len(items[i]) > MAX_CHARS,
+            )
+    zero = {label: 0.0 for label in LABELS}
+    return [r if r is not None else Prediction((), dict(zero), len(items[i])) for i, r in enumerate(results)]
+
+
+def classify_document(document: str | Document, *, model: Any = "default", threshold: float | None = None,
+                      max_chars: int = 600, top: int = 3) -> DocumentPrediction:
+    """Segment a document (or raw text) and label each passage; summarise per label.
+
+    ``label_shares`` is the share of passages carrying each label;
+    ``strongest`` lists the ``top`` highest-scoring labelled passages per label.
+    """
+    if isinstance(document, str):
+        from .corpus import normalise
+
+        document = Document(doc_id="text", text=normalise(document))
+    if not isinstance(document, Document):
+        raise TypeError(f"classify_document() needs a str or a Document, got {type(document).__name__}")
+    passages = segment(document, max_chars=max_chars)
+    predictions = classify([p.text for p in passages], model=model, threshold=threshold) if passages else []
+    pairs = list(zip(passages, predictions))
+    shares = {label: (sum(label in p.labels for p in predictions) / len(predictions) if predictions else 0.0)
+              for label in LABELS}
+    strongest = {}
+    for label in LABELS:
+        ranked = sorted(((passage, pred.scores[label]) for passage, pred in pairs if label in pred.labels),
+                        key=lambda pair: -pair[1])
+        if ranked:
+            strongest[label] = ranked[:top]
+    return DocumentPrediction(doc_id=document.doc_id, passages=pairs, label_shares=shares, strongest=strongest)
+
+
+def classify_dataset(data, text_column: str = "text", *, model: Any = "default", threshold: float | None = None,
+                     batch_size: int = 2048):
+    """Add ``labels`` and ``score_<label>`` columns to a ``datasets.Dataset`` or pandas ``DataFrame``.
+
+    A ``Dataset`` is processed with batched ``.map``; a ``DataFrame`` gets a new copy.
+    ``None`` values in the text column are treated as empty (no labels).
+    """
+    classifier = load_model(model)
+    cut = _check_threshold(threshold)
+    columns = getattr(data, "column_names", None)
+    if columns is None and hasattr(data, "columns"):
+        columns = list(data.columns)
+    if columns is None:
+        raise TypeError(f"classify_dataset() needs a datasets.Dataset or a pandas DataFrame, got {type(data).__name__}")
+    if text_column not in columns:
+        raise ValueError(f"classify_dataset(): no column {text_column!r}; columns are {list(columns)}")
+
+    def label_batch(texts):
+        texts = ["" if t is None else t for t in texts]
+        predictions = _predict(texts, model=classifier, threshold=cut, strict=False)
+        out = {"labels": [list(p.labels) for p in predictions]}
+        for label in LABELS:
+            out[f"score_{label}"] = [p.scores[label] for p in predictions]
+        return out
+
+    if hasattr(data, "map") and hasattr(data, "column_names"):
+        return data.map(lambda batch: label_batch(batch[text_column]), batched=True, batch_size=batch_size)
+    frame = data.copy()
+    for name, values in label_batch(list(frame[text_column])).items():
+        frame[name] = values
+    return frame

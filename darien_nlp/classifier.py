@@ -1,0 +1,277 @@
+"""``PolicyClassifier``: a scikit-learn multi-label estimator over an embedding backend.
+
+Pipeline: texts -> embedder (``static``, ``minilm`` or ``tfidf``) -> one
+logistic regression per label (class-weighted for the rare labels) ->
+per-label Platt calibration fitted on out-of-fold scores -> per-label
+thresholds chosen on the same out-of-fold probabilities to maximise F1.
+Everything is stored as arrays and JSON (see :mod:`darien_nlp.persistence`).
+
+>>> clf = PolicyClassifier(backend="tfidf")
+>>> clf.get_params()["backend"]
+'tfidf'
+"""
+from __future__ import annotations
+
+import json
+import logging
+from pathlib import Path
+from typing import Any, Sequence
+
+import numpy as np
+from sklearn.base import BaseEstimator, ClassifierMixin
+from sklearn.exceptions import NotFittedError
+
+from .embed import BACKENDS, make_embedder, resolve_backend
+from .taxonomy import LABELS, labels_to_matrix
+
+__all__ = ["PolicyClassifier", "NotFittedError"]
+
+logger = logging.getLogger(__name__)
+
+_HEADS = ("logreg.v1",)
+_THRESHOLDS = ("f1", "fixed")
+
+
+def _as_label_matrix(Y) -> np.ndarray:
+    """Accept a (n, 5) indicator matrix or a list of label-id lists."""
+    if hasattr(Y, "toarray"):
+        Y = Y.toarray()
+    if isinstance(Y, np.ndarray) and Y.ndim == 2:
+        matrix = Y
+    else:
+        rows = list(Y)
+        if rows and all(isinstance(row, (list, tuple, set, frozenset)) and all(isinstance(x, str) for x in row) for row in rows):
+            return labels_to_matrix(rows).astype(np.int64)
+        matrix = np.asarray(rows)
+    if matrix.ndim != 2 or matrix.shape[1] != len(LABELS):
+        raise ValueError(
+            f"Y must be a (n_samples, {len(LABELS)}) indicator matrix in the order {list(LABELS)} "
+            f"or a list of label-id lists; got shape {getattr(matrix, 'shape', None)}"
+        )
+    if not np.isin(matrix, (0, 1)).all():
+        raise ValueError("Y must hold only 0 and 1")
+    return matrix.astype(np.int64)
+
+
+def _check_X(X) -> list[str]:
+    if isinstance(X, (str, bytes)):
+        raise TypeError("X must be a list of strings, not a single string; wrap it in a list")
+    texts = list(X)
+    for position, text in enumerate(texts):
+        if not isinstance(text, str):
+            raise TypeError(f"X[{position}] is a {type(text).__name__}, not a str")
+    return texts
+
+
+def _sigmoid(z):
+    return 1.0 / (1.0 + np.exp(-np.clip(z, -50, 50)))
+
+
+class PolicyClassifier(ClassifierMixin, BaseEstimator):
+    """Multi-label classifier for the five policy categories.
+
+    Parameters (keyword-only, stored as given; validated in ``fit``):
+
+    backend : ``"static"`` (default), ``"minilm"``, ``"tfidf"`` or a versioned name.
+    backend_options : dict passed to the backend, e.g. ``{"path": "models/static-minilm-v1"}``.
+    head : ``"logreg.v1"``: one class-weighted logistic regression per label.
+    C : inverse regularisation strength of the logistic regressions.
+    class_weight : ``"balanced"`` or ``None``.
+    calibration : ``"sigmoid"`` (Platt scaling on out-of-fold scores) or ``None``.
+    thresholds : ``"f1"`` (tune per label on out-of-fold probabilities) or ``"fixed"`` (0.5).
+    cv : folds for the out-of-fold scores (grouped by ``groups`` when given).
+    random_state : seed for the folds and the solver.
+
+    Learned attributes: ``classes_``, ``coef_``, ``intercept_``, ``calibration_``,
+    ``thresholds_``, ``embedder_``.
+
+    >>> clf = PolicyClassifier(backend="tfidf", cv=2).fit(
+    ...     ["close the smuggling routes"] * 4 + ["open lawful pathways"] * 4,
+    ...     [["enforcement"]] * 4 + [["lawful_pathways"]] * 4)
+    >>> clf.predict_labels(["dismantle smuggling routes"])[0]
+    ('enforcement',)
+    """
+
+    def __init__(self, *, backend: str = "static", backend_options: dict | None = None,
+                 head: str = "logreg.v1", C: float = 4.0, class_weight: str | None = "balanced",
+                 calibration: str | None = "sigmoid", thresholds: str = "f1", cv: int = 5,
+                 random_state: int = 0):
+        self.backend = backend
+        self.backend_options = backend_options
+        self.head = head
+        self.C = C
+        self.class_weight = class_weight
+        self.calibration = calibration
+        self.thresholds = thresholds
+        self.cv = cv
+        self.random_state = random_state
+
+    # -- validation ---------------------------------------------------------------------------
+    def _validate_params(self) -> None:
+        resolve_backend(self.backend)
+        checks = [
+            ("head", self.head, set(_HEADS)),
+            ("class_weight", self.class_weight, {"balanced", None}),
+            ("calibration", self.calibration, {"sigmoid", None}),
+            ("thresholds", self.thresholds, set(_THRESHOLDS)),
+        ]
+        for name, value, allowed in checks:
+            if value not in allowed:
+                raise ValueError(
+                    f"The '{name}' parameter of PolicyClassifier must be one of "
+                    f"{sorted(allowed, key=str)}. Got {value!r} instead."
+                )
+        if not (isinstance(self.C, (int, float)) and self.C > 0):
+            raise ValueError(f"The 'C' parameter of PolicyClassifier must be a float > 0. Got {self.C!r} instead.")
+        if not (isinstance(self.cv, int) and self.cv >= 2):
+            raise ValueError(f"The 'cv' parameter of PolicyClassifier must be an int >= 2. Got {self.cv!r} instead.")
+        if self.backend_options is not None and not isinstance(self.backend_options, dict):
+            raise ValueError(
+                f"The 'backend_options' parameter of PolicyClassifier must be a dict or None. Got {self.backend_options!r} instead."
+            )
+
+    # -- fitting ------------------------------------------------------------------------------
+    def fit(self, X: Sequence[str], Y, *, groups: Sequence | None = None) -> "PolicyClassifier":
+        """Fit on texts ``X`` and labels ``Y`` (indicator matrix or label-id lists)."""
+        self._validate_params()
+        texts = _check_X(X)
+        labels = _as_label_matrix(Y)
+        if len(texts) != labels.shape[0]:
+            raise ValueError(f"X has {len(texts)} texts but Y has {labels.shape[0]} rows")
+        if len(texts) < 2:
+            raise ValueError("PolicyClassifier needs at least 2 training texts")
+        embedder = make_embedder(self.backend, **(self.backend_options or {}))
+        embedder.fit(texts)
+        features = embedder.encode(texts)
+        out_of_fold = self._out_of_fold_scores(texts, labels, groups,
+                                               features=None if embedder.trainable else features)
+        coef, intercept = self._fit_heads(features, labels)
+        self.embedder_ = embedder
+        self.coef_ = coef
+        self.intercept_ = intercept
+        self.classes_ = np.array(LABELS)
+        self.calibration_ = self._fit_calibration(out_of_fold, labels)
+        probabilities = self._calibrate(out_of_fold)
+        self.thresholds_ = self._fit_thresholds(probabilities, labels)
+        self.n_features_in_ = int(features.shape[1])
+        self.training_size_ = len(texts)
+        return self
+
+    def _fit_heads(self, features, labels) -> tuple[np.ndarray, np.ndarray]:
+        from sklearn.linear_model import LogisticRegression
+
+        coef = np.zeros((len(LABELS), features.shape[1]), dtype=np.float64)
+        intercept = np.zeros(len(LABELS), dtype=np.float64)
+        for j in range(len(LABELS)):
+            column = labels[:, j]
+            if column.min() == column.max():  # a label never (or always) seen: constant score
+                intercept[j] = -20.0 if column.max() == 0 else 20.0
+                continue
+            model = LogisticRegression(C=self.C, class_weight=self.class_weight, max_iter=2000,
+                                       random_state=self.random_state)
+            model.fit(features, column)
+            coef[j] = model.coef_[0]
+            intercept[j] = model.intercept_[0]
+        return coef, intercept
+
+    def _out_of_fold_scores(self, texts, labels, groups, *, features=None) -> np.ndarray:
+        """Decision scores for each training text from a model that did not see it."""
+        from sklearn.model_selection import GroupKFold, KFold
+
+        n_splits = min(self.cv, len(texts))
+        if groups is not None:
+            groups = np.asarray(list(groups))
+            n_splits = min(n_splits, len(np.unique(groups)))
+            splitter = GroupKFold(n_splits=n_splits).split(texts, labels, groups)
+        else:
+            splitter = KFold(n_splits=n_splits, shuffle=True, random_state=self.random_state).split(texts)
+        scores = np.zeros(labels.shape, dtype=np.float64)
+        for train_index, test_index in splitter:
+            if features is not None:  # a pretrained embedder: encode once, slice per fold
+                coef, intercept = self._fit_heads(features[train_index], labels[train_index])
+                scores[test_index] = np.asarray(features[test_index] @ coef.T) + intercept
+                continue
+            embedder = make_embedder(self.backend, **(self.backend_options or {}))
+            train_texts = [texts[i] for i in train_index]
+            embedder.fit(train_texts)
+            coef, intercept = self._fit_heads(embedder.encode(train_texts), labels[train_index])
+            held_out = embedder.encode([texts[i] for i in test_index])
+            scores[test_index] = np.asarray(held_out @ coef.T) + intercept
+        return scores
+
+    def _fit_calibration(self, scores, labels) -> np.ndarray:
+        """Platt scaling per label: p = sigmoid(a * score + b), fitted on out-of-fold scores."""
+        calibration = np.tile(np.array([1.0, 0.0]), (len(LABELS), 1))
+        if self.calibration is None:
+            return calibration
+        from sklearn.linear_model import LogisticRegression
+
+        for j in range(len(LABELS)):
+            column = labels[:, j]
+            if column.min() == column.max():
+                continue
+            platt = LogisticRegression(C=1e4, max_iter=1000).fit(scores[:, [j]], column)
+            calibration[j] = [platt.coef_[0, 0], platt.intercept_[0]]
+        return calibration
+
+    def _calibrate(self, scores) -> np.ndarray:
+        return _sigmoid(scores * self.calibration_[:, 0] + self.calibration_[:, 1])
+
+    def _fit_thresholds(self, probabilities, labels) -> np.ndarray:
+        thresholds = np.full(len(LABELS), 0.5)
+        if self.thresholds == "fixed":
+            return thresholds
+        grid = np.round(np.arange(0.05, 0.951, 0.01), 2)
+        for j in range(len(LABELS)):
+            column = labels[:, j]
+            if column.sum() == 0:
+                continue
+            predicted = probabilities[:, [j]] >= grid  # (n, grid)
+            true_positive = (predicted & (column[:, None] == 1)).sum(0)
+            f1 = 2 * true_positive / (predicted.sum(0) + column.sum())
+            best = np.flatnonzero(f1 == f1.max())
+            thresholds[j] = grid[best[len(best) // 2]]  # middle of the best plateau: stable
+        return thresholds
+
+    # -- prediction ---------------------------------------------------------------------------
+    def _check_fitted(self) -> None:
+        if not hasattr(self, "coef_"):
+            raise NotFittedError(
+                "This PolicyClassifier instance is not fitted yet. Call 'fit' with appropriate "
+                "arguments, or load a saved model with PolicyClassifier.load(path)."
+            )
+
+    def decision_function(self, X: Sequence[str]) -> np.ndarray:
+        """Raw per-label scores (n, 5) before calibration."""
+        self._check_fitted()
+        features = self.embedder_.encode(_check_X(X))
+        return np.asarray(features @ self.coef_.T) + self.intercept_
+
+    def predict_proba(self, X: Sequence[str]) -> np.ndarray:
+        """Calibrated per-label probabilities (n, 5), columns in :data:`LABELS` order."""
+        return self._calibrate(self.decision_function(X))
+
+    def predict(self, X: Sequence[str], *, threshold: float | None = None) -> np.ndarray:
+        """0/1 indicator matrix (n, 5): probability at or above the per-label threshold."""
+        probabilities = self.predict_proba(X)
+        cut = self.thresholds_ if threshold is None else threshold
+        return (probabilities >= cut).astype(np.int64)
+
+    def predict_labels(self, X: Sequence[str], *, threshold: float | None = None) -> list[tuple[str, ...]]:
+        """Label-id tuples in taxonomy order, one per text."""
+        return [tuple(label for label, on in zip(LABELS, row) if on) for row in self.predict(X, threshold=threshold)]
+
+    # -- persistence --------------------------------------------------------------------------
+    def save(self, path: str | Path, *, metadata: dict[str, Any] | None = None, card: str | None = None) -> Path:
+        """Write the model folder (safetensors + JSON + manifest); see :mod:`darien_nlp.persistence`."""
+        from .persistence import save_model
+
+        self._check_fitted()
+        return save_model(self, path, metadata=metadata or {}, card=card)
+
+    @classmethod
+    def load(cls, path: str | Path) -> "PolicyClassifier":
+        """Load a folder written by :meth:`save`, verifying every file's hash first."""
+        from .persistence import load_model
+
+        return load_model(cls, path)

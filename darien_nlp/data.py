@@ -1,0 +1,265 @@
+"""Gold annotations stored by reference: rebuild passages from the corpora, check hashes, splits.
+
+Annotations never carry corpus text.  Each record names ``corpus`` (file
+name), ``doc_id``, ``start``/``end`` (offsets into the normalised document
+text) and the ``sha256`` of the passage; :func:`load_gold` re-reads the
+corpora (from a parameter or ``DARIEN_NLP_CORPORA``), rebuilds every passage
+and refuses any whose hash differs.  Seed passages (committed in ``seeds/``)
+join through the same loader.
+
+>>> GoldPassage.__dataclass_fields__.keys() >= {"passage_id", "labels", "split"}
+True
+"""
+from __future__ import annotations
+
+import json
+import os
+from collections import defaultdict
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Iterable
+
+import numpy as np
+
+from .corpus import load_corpus, text_sha256
+from .taxonomy import LABELS, labels_to_matrix, validate_labels
+
+__all__ = ["GoldPassage", "GoldDataError", "CorporaNotFoundError", "load_gold", "resolve_corpora",
+           "annotations_dir", "read_annotations", "gold_fingerprint", "SPLITS"]
+
+SPLITS = ("train", "dev", "test", "seeds")
+SEEDS_CORPUS = "seeds"
+
+
+class GoldDataError(ValueError):
+    """Gold data that cannot be rebuilt: a corpus file missing or changed, a bad record."""
+
+
+class CorporaNotFoundError(FileNotFoundError):
+    """No corpora folder: pass ``corpora=`` or set ``DARIEN_NLP_CORPORA``."""
+
+
+@dataclass(frozen=True, slots=True)
+class GoldPassage:
+    """One gold passage with its text rebuilt from the corpus and its adjudicated labels."""
+
+    passage_id: str
+    corpus: str
+    doc_id: str
+    start: int
+    end: int
+    text: str
+    labels: tuple[str, ...]
+    split: str
+    annotation_pass: str
+    stratum: str | None = None
+
+
+def repo_root() -> Path:
+    return Path(__file__).resolve().parents[1]
+
+
+def annotations_dir() -> Path:
+    """``experiments/annotations`` in the repository."""
+    return repo_root() / "experiments" / "annotations"
+
+
+def resolve_corpora(corpora: str | os.PathLike | None = None) -> Path:
+    """The corpora folder from the argument or ``DARIEN_NLP_CORPORA``; raise when neither exists."""
+    value = corpora if corpora is not None else os.environ.get("DARIEN_NLP_CORPORA")
+    if value is None:
+        raise CorporaNotFoundError(
+            "No corpora folder given: pass corpora=PATH or set DARIEN_NLP_CORPORA "
+            "(on the project machines: ../shared/corpora)"
+        )
+    path = Path(value)
+    if not path.is_dir():
+        raise CorporaNotFoundError(f"Corpora folder {str(path)!r} does not exist")
+    return path
+
+
+def read_annotations(path: str | Path) -> list[dict]:
+    """Read a JSONL file of annotation references, checking every record's fields and labels."""
+    path = Path(path)
+    records = []
+    with open(path, encoding="utf-8") as handle:
+        for number, line in enumerate(handle, 1):
+            if not line.strip():
+                continue
+            try:
+                record = json.loads(line)
+            except json.JSONDecodeError as error:
+                raise GoldDataError(f"{path}:{number}: not valid JSON ({error.msg})") from error
+            missing = {"passage_id", "doc_id", "start", "end", "labels"} - set(record)
+            if missing:
+                raise GoldDataError(f"{path}:{number}: missing fields {sorted(missing)}")
+            try:
+                record["labels"] = list(validate_labels(record["labels"], where=f"{path}:{number}"))
+            except (ValueError, TypeError) as error:
+                raise GoldDataError(str(error)) from error
+            records.append(record)
+    return records
+
+
+def _seed_records(seeds_dir: Path) -> list[dict]:
+    path = seeds_dir / "annotations.jsonl"
+    if not path.is_file():
+        raise GoldDataError(f"No seed annotations at {path}")
+    records = read_annotations(path)
+    for record in records:
+        record.setdefault("corpus", SEEDS_CORPUS)
+        record.setdefault("split", "seeds")
+    return records
+
+
+def _rebuild(records: list[dict], source: Path, corpus_name: str) -> dict[tuple[str, int, int], str]:
+    """Read the documents the records need from ``source`` and slice their passages out."""
+    needed = defaultdict(list)
+    for record in records:
+        needed[record["doc_id"]].append(record)
+    texts: dict[tuple[str, int, int], str] = {}
+    found = set()
+    for document in load_corpus(source, select=set(needed), on_error="skip"):
+        if document.doc_id not in needed:
+            continue
+        found.add(document.doc_id)
+        for record in needed[document.doc_id]:
+            texts[(document.doc_id, record["start"], record["end"])] = document.text[record["start"]:record["end"]]
+    missing = sorted(set(needed) - found)
+    if missing:
+        raise GoldDataError(
+            f"{corpus_name}: {len(missing)} annotated documents are not in {source} "
+            f"(first: {missing[0]!r}); the corpus file is not the one the annotations were made on"
+        )
+    return texts
+
+
+def load_gold(corpora: str | os.PathLike | None = None, *, splits: Iterable[str] | None = None,
+              include_seeds: bool = True, annotations: str | os.PathLike | None = None,
+              seeds_dir: str | os.PathLike | None = None) -> list[GoldPassage]:
+    """Rebuild the gold passages (corpus references + seeds) with every hash verified.
+
+    ``splits`` keeps only those splits (``train``, ``dev``, ``test``, ``seeds``).
+    Raises :class:`CorporaNotFoundError` when no corpora folder is available and
+    :class:`GoldDataError` naming the passage when a text no longer matches its hash.
+
+    >>> gold = load_gold("/path/to/corpora", splits=["test"])  # doctest: +SKIP
+    """
+    folder = Path(annotations) if annotations is not None else annotations_dir()
+    seeds = Path(seeds_dir) if seeds_dir is not None else repo_root() / "seeds"
+    wanted = set(SPLITS if splits is None else splits)
+    unknown = wanted - set(SPLITS)
+    if unknown:
+        raise ValueError(f"The 'splits' parameter of load_gold must hold only {list(SPLITS)}. Got {sorted(unknown)}.")
+    records: list[dict] = []
+    if wanted - {"seeds"}:
+        gold_path = folder / "gold.jsonl"
+        if not gold_path.is_file():
+            raise GoldDataError(f"No gold annotations at {gold_path}")
+        split_of = _split_table(folder)
+        for record in read_annotations(gold_path):
+            record["split"] = split_of.get(f"{record['corpus']}|{record['doc_id']}")
+            if record["split"] is None:
+                raise GoldDataError(f"{gold_path}: document {record['doc_id']!r} has no split in splits.json")
+            if record["split"] in wanted:
+                records.append(record)
+    if include_seeds and "seeds" in wanted:
+        records.extend(_seed_records(seeds))
+    by_corpus = defaultdict(list)
+    for record in records:
+        by_corpus[record.get("corpus", SEEDS_CORPUS)].append(record)
+    texts: dict[tuple[str, str, int, int], str] = {}
+    for corpus_name, group in by_corpus.items():
+        if corpus_name == SEEDS_CORPUS:
+            source = seeds
+        else:
+            source = resolve_corpora(corpora) / corpus_name
+            if not source.exists():
+                raise GoldDataError(
+                    f"Corpus file {corpus_name!r} is missing from {source.parent}: "
+                    f"{len(group)} gold passages reference it"
+                )
+        for key, text in _rebuild(group, source, corpus_name).items():
+            texts[(corpus_name,) + key] = text
+    gold = []
+    for record in records:
+        corpus_name = record.get("corpus", SEEDS_CORPUS)
+        text = texts[(corpus_name, record["doc_id"], record["start"], record["end"])]
+        expected = record.get("sha256")
+        if expected and text_sha256(text) != expected:
+            raise GoldDataError(
+                f"Passage {record['passage_id']!r} ({corpus_name}, {record['doc_id']} "
+                f"[{record['start']}:{record['end']}]) no longer matches its sha256: the corpus file "
+                "or the normaliser changed since it was annotated"
+            )
+        gold.append(GoldPassage(
+            passage_id=record["passage_id"], corpus=corpus_name, doc_id=record["doc_id"],
+            start=record["start"], end=record["end"], text=text, labels=tuple(record["labels"]),
+            split=record["split"], annotation_pass=record.get("pass", "unknown"), stratum=record.get("stratum"),
+        ))
+    return gold
+
+
+def _split_table(folder: Path) -> dict[str, str]:
+    path = folder / "splits.json"
+    if not path.is_file():
+        raise GoldDataError(f"No split table at {path}")
+    return json.loads(path.read_text(encoding="utf-8"))["documents"]
+
+
+def gold_fingerprint(gold: Iterable[GoldPassage]) -> str:
+    """sha256 over sorted ``passage_id`` + labels: identifies the training data of a model."""
+    lines = sorted(f"{g.corpus}|{g.passage_id}|{','.join(g.labels)}" for g in gold)
+    return text_sha256("\n".join(lines))
+
+
+def label_matrix(gold: Iterable[GoldPassage]) -> np.ndarray:
+    """(n, 5) indicator matrix of the gold labels."""
+    return labels_to_matrix([g.labels for g in gold])
+
+
+def assign_splits(records: Iterable[dict], *, seed: int, fractions=(("train", 0.65), ("dev", 0.15), ("test", 0.20)),
+                  min_test_positives: int = 30) -> dict[str, str]:
+    """Assign whole documents to splits, stratified by label so rare labels reach every split.
+
+    Documents are taken rarest-label first (ties broken by a seeded shuffle); each goes to the
+    split furthest below its target share of that document's rarest label (or, for documents
+    without labels, of passages).  Returns ``{"corpus|doc_id": split}``.
+    """
+    import random
+
+    documents: dict[str, list[dict]] = defaultdict(list)
+    for record in records:
+        documents[f"{record['corpus']}|{record['doc_id']}"].append(record)
+    totals = {label: sum(label in r["labels"] for rs in documents.values() for r in rs) for label in LABELS}
+    total_passages = sum(len(rs) for rs in documents.values())
+    keys = sorted(documents)
+    random.Random(seed).shuffle(keys)
+
+    def rarest(key):
+        present = {label for r in documents[key] for label in r["labels"]}
+        return min(present, key=lambda label: totals[label]) if present else None
+
+    order = sorted(keys, key=lambda key: (totals[rarest(key)] if rarest(key) else 10**9))
+    names = [name for name, _ in fractions]
+    counts = {name: defaultdict(int) for name in names}
+    sizes = {name: 0 for name in names}
+    assignment = {}
+    for key in order:
+        label = rarest(key)
+        if label is not None:
+            deficit = {name: share * totals[label] - counts[name][label] for name, share in fractions}
+        else:
+            deficit = {name: share * total_passages - sizes[name] for name, share in fractions}
+        split = max(names, key=lambda name: (deficit[name], -names.index(name)))
+        assignment[key] = split
+        sizes[split] += len(documents[key])
+        for record in documents[key]:
+            for lab in record["labels"]:
+                counts[split][lab] += 1
+    short = {label: counts["test"][label] for label in LABELS if counts["test"][label] < min_test_positives}
+    if short:
+        import logging
+
+        logging.getLogger(__name__).warning("test split has fewer than %d positives for %s", min_test_positives, short)
+    return assignment

@@ -1,0 +1,48 @@
+"""Embedding backends: texts -> vectors behind one interface, heavy imports inside functions.
+
+Every backend has ``fit(texts)`` (a no-op for pretrained ones), ``encode(texts)``
+returning a 2-D array (dense ``numpy`` or, for TF-IDF, ``scipy.sparse``),
+``spec()`` (a JSON-able description) and ``state()`` (arrays to store beside
+a model).  Backends are named with a version, so old configs keep their
+meaning when a backend changes.
+
+>>> sorted(BACKENDS)
+['minilm.v1', 'static.v1', 'tfidf.v1']
+"""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+from .base import Embedder
+from .minilm import MiniLMEmbedder
+from .static import StaticEmbedder, default_static_path
+from .tfidf import TfidfEmbedder
+
+__all__ = ["Embedder", "BACKENDS", "ALIASES", "make_embedder", "StaticEmbedder",
+           "MiniLMEmbedder", "TfidfEmbedder", "default_static_path", "resolve_backend"]
+
+BACKENDS = {"static.v1": StaticEmbedder, "minilm.v1": MiniLMEmbedder, "tfidf.v1": TfidfEmbedder}
+#: Short names users type, mapped to the current version.
+ALIASES = {"static": "static.v1", "minilm": "minilm.v1", "tfidf": "tfidf.v1"}
+
+
+def resolve_backend(name: str, *, owner: str = "PolicyClassifier") -> str:
+    """Map a short or versioned backend name to its versioned name, or raise naming the choices."""
+    resolved = ALIASES.get(name, name)
+    if resolved not in BACKENDS:
+        raise ValueError(
+            f"The 'backend' parameter of {owner} must be one of "
+            f"{sorted(set(ALIASES) | set(BACKENDS))}. Got {name!r} instead."
+        )
+    return resolved
+
+
+def make_embedder(name: str, **options: Any) -> Embedder:
+    """Build the embedder called ``name`` (``static``, ``minilm``, ``tfidf`` or a versioned name).
+
+    >>> make_embedder("tfidf").spec()["name"]
+    'tfidf.v1'
+    """
+    return BACKENDS[resolve_backend(name, owner="make_embedder")](**options)

@@ -1,0 +1,46 @@
+"""The interface every embedding backend follows."""
+from __future__ import annotations
+
+from typing import Any, Sequence
+
+__all__ = ["Embedder", "check_texts"]
+
+
+def check_texts(texts: Sequence[str]) -> list[str]:
+    """Return ``texts`` as a list of str, or raise naming the first bad item."""
+    if isinstance(texts, (str, bytes)):
+        raise TypeError("encode() needs a list of strings, not a single string")
+    out = list(texts)
+    for position, text in enumerate(out):
+        if not isinstance(text, str):
+            raise TypeError(f"item {position} is a {type(text).__name__}, not a str")
+    return out
+
+
+class Embedder:
+    """Base class: texts -> 2-D array.  Subclasses set ``name`` and implement ``encode``."""
+
+    name = "base"
+    #: True when ``fit`` learns from the training texts (and ``state`` must be saved).
+    trainable = False
+
+    def fit(self, texts: Sequence[str]) -> "Embedder":
+        """Learn from ``texts`` where the backend learns; return self."""
+        return self
+
+    def encode(self, texts: Sequence[str]):  # pragma: no cover - interface
+        raise NotImplementedError
+
+    def spec(self) -> dict[str, Any]:
+        """A JSON-able description that, with :meth:`state`, rebuilds this embedder."""
+        return {"name": self.name}
+
+    def state(self) -> dict[str, Any]:
+        """Learned arrays to store beside a model (empty for pretrained backends)."""
+        return {}
+
+    @classmethod
+    def from_spec(cls, spec: dict[str, Any], state: dict[str, Any], *, base_dir=None) -> "Embedder":
+        """Rebuild from :meth:`spec` and :meth:`state`."""
+        options = {k: v for k, v in spec.items() if k != "name"}
+        return cls(**options)

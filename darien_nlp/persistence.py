@@ -1,0 +1,205 @@
+"""Saving and loading model folders without pickle: safetensors + JSON + a hash manifest.
+
+A model folder holds arrays in ``*.safetensors``, everything else in JSON,
+and ``manifest.json`` with the sha256 of every other file.  Loading checks
+the manifest first: a missing, truncated or changed file is refused.
+
+>>> import tempfile, numpy as np
+>>> folder = tempfile.mkdtemp()
+>>> save_arrays(folder, "head.safetensors", {"w": np.ones(2, dtype=np.float32)})
+>>> write_json(folder, "config.json", {"a": 1}); _ = write_manifest(folder)
+>>> verify_manifest(folder)["files"]["config.json"][:8] == sha256_file(f"{folder}/config.json")[:8]
+True
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Mapping
+
+import numpy as np
+
+__all__ = ["ModelIntegrityError", "ModelLayout", "save_model", "load_model", "sha256_file", "write_manifest", "verify_manifest",
+           "save_arrays", "load_arrays", "write_json", "read_json", "MANIFEST"]
+
+MANIFEST = "manifest.json"
+
+
+class ModelIntegrityError(ValueError):
+    """A model folder is incomplete or does not match its manifest."""
+
+
+@dataclass(frozen=True)
+class ModelLayout:
+    """The files a saved :class:`~darien_nlp.classifier.PolicyClassifier` folder holds."""
+
+    config: str = "config.json"
+    head: str = "head.safetensors"
+    embedder_state: str = "embedder.safetensors"
+    card: str = "README.md"
+    manifest: str = MANIFEST
+
+    def required(self) -> tuple[str, ...]:
+        return (self.config, self.head, self.manifest)
+
+
+def sha256_file(path: str | Path) -> str:
+    """Hex sha256 of a file's bytes, read in 1 MiB blocks."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def write_json(folder: str | Path, name: str, data: Any) -> None:
+    """Write ``data`` as indented, key-sorted UTF-8 JSON (stable bytes, stable hashes)."""
+    Path(folder, name).write_text(json.dumps(data, indent=2, sort_keys=True, ensure_ascii=False) + "\n",
+                                  encoding="utf-8")
+
+
+def read_json(folder: str | Path, name: str) -> Any:
+    path = Path(folder, name)
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except json.JSONDecodeError as error:
+        raise ModelIntegrityError(f"{path} is not valid JSON ({error.msg})") from error
+
+
+def save_arrays(folder: str | Path, name: str, arrays: Mapping[str, np.ndarray]) -> None:
+    """Write ``arrays`` to ``folder/name`` in the safetensors format."""
+    from safetensors.numpy import save_file
+
+    save_file({key: np.ascontiguousarray(value) for key, value in arrays.items()}, str(Path(folder, name)))
+
+
+def load_arrays(folder: str | Path, name: str) -> dict[str, np.ndarray]:
+    from safetensors.numpy import load_file
+
+    path = Path(folder, name)
+    try:
+        return load_file(str(path))
+    except Exception as error:  # safetensors raises its own error types for broken files
+        raise ModelIntegrityError(f"{path} is not a readable safetensors file ({error})") from error
+
+
+def write_manifest(folder: str | Path) -> dict[str, Any]:
+    """Hash every file under ``folder`` (except the manifest) into ``manifest.json``."""
+    folder = Path(folder)
+    files = {
+        path.relative_to(folder).as_posix(): sha256_file(path)
+        for path in sorted(folder.rglob("*"))
+        if path.is_file() and path.name != MANIFEST
+    }
+    manifest = {"format": "darien_nlp.manifest.v1", "files": files}
+    write_json(folder, MANIFEST, manifest)
+    return manifest
+
+
+def verify_manifest(folder: str | Path, *, required: tuple[str, ...] = ()) -> dict[str, Any]:
+    """Check every file listed in the manifest; raise :class:`ModelIntegrityError` on any mismatch."""
+    folder = Path(folder)
+    if not folder.is_dir():
+        raise FileNotFoundError(f"No model folder at {str(folder)!r}")
+    missing = [name for name in (MANIFEST,) + tuple(required) if not (folder / name).is_file()]
+    if missing:
+        raise ModelIntegrityError(
+            f"Model folder {str(folder)!r} is incomplete: missing {missing} "
+            f"(a model folder holds {sorted(set((MANIFEST,) + tuple(required)))})"
+        )
+    manifest = read_json(folder, MANIFEST)
+    files = manifest.get("files") if isinstance(manifest, dict) else None
+    if not isinstance(files, dict):
+        raise ModelIntegrityError(f"{folder / MANIFEST} has no 'files' table")
+    for name in required:
+        if name != MANIFEST and name not in files:
+            raise ModelIntegrityError(f"{folder / MANIFEST} does not list {name!r}")
+    for name, expected in files.items():
+        path = folder / name
+        if not path.is_file():
+            raise ModelIntegrityError(f"Model folder {str(folder)!r}: {name!r} is listed in the manifest but missing")
+        actual = sha256_file(path)
+        if actual != expected:
+            raise ModelIntegrityError(
+                f"Model folder {str(folder)!r}: {name!r} does not match its manifest hash "
+                f"(expected {expected[:12]}…, found {actual[:12]}…); the file was changed or truncated"
+            )
+    return manifest
+
+
+def save_model(classifier, path: str | Path, *, metadata: dict[str, Any], card: str | None) -> Path:
+    """Write a fitted classifier: ``config.json``, ``head.safetensors``, embedder state, card, manifest."""
+    from . import __version__
+    from .taxonomy import LABELS
+
+    layout = ModelLayout()
+    folder = Path(path)
+    folder.mkdir(parents=True, exist_ok=True)
+    for stale in (layout.embedder_state, layout.card, layout.manifest):
+        (folder / stale).unlink(missing_ok=True)
+    save_arrays(folder, layout.head, {
+        "coef": classifier.coef_.astype(np.float32),
+        "intercept": classifier.intercept_.astype(np.float32),
+        "calibration": classifier.calibration_.astype(np.float64),
+        "thresholds": classifier.thresholds_.astype(np.float64),
+    })
+    state = classifier.embedder_.state()
+    if state:
+        save_arrays(folder, layout.embedder_state, state)
+    config = {
+        "format": "darien_nlp.policy_classifier.v1",
+        "library_version": __version__,
+        "labels": list(LABELS),
+        "params": classifier.get_params(),
+        "embedder": classifier.embedder_.spec(),
+        "thresholds": {label: float(t) for label, t in zip(LABELS, classifier.thresholds_)},
+        "n_features": classifier.n_features_in_,
+        "training_size": classifier.training_size_,
+        **metadata,
+    }
+    write_json(folder, layout.config, config)
+    if card:
+        Path(folder, layout.card).write_text(card, encoding="utf-8")
+    write_manifest(folder)
+    return folder
+
+
+def load_model(cls, path: str | Path):
+    """Rebuild a classifier saved by :func:`save_model` after checking the manifest and labels."""
+    from .embed import BACKENDS
+    from .taxonomy import LABELS
+
+    layout = ModelLayout()
+    folder = Path(path)
+    verify_manifest(folder, required=(layout.config, layout.head))
+    config = read_json(folder, layout.config)
+    if config.get("format") != "darien_nlp.policy_classifier.v1":
+        raise ModelIntegrityError(f"{folder / layout.config}: unknown format {config.get('format')!r}")
+    if list(config.get("labels", [])) != list(LABELS):
+        raise ModelIntegrityError(
+            f"Model at {str(folder)!r} was trained for labels {config.get('labels')}, but this "
+            f"library's taxonomy is {list(LABELS)}; retrain it or use a matching library version"
+        )
+    head = load_arrays(folder, layout.head)
+    expected = {"coef": (len(LABELS), config["n_features"]), "intercept": (len(LABELS),),
+                "calibration": (len(LABELS), 2), "thresholds": (len(LABELS),)}
+    for key, shape in expected.items():
+        if key not in head or tuple(head[key].shape) != shape:
+            raise ModelIntegrityError(f"{folder / layout.head}: array {key!r} missing or not of shape {shape}")
+    spec = config["embedder"]
+    if spec.get("name") not in BACKENDS:
+        raise ModelIntegrityError(f"{folder / layout.config}: unknown embedder {spec.get('name')!r}")
+    state = load_arrays(folder, layout.embedder_state) if (folder / layout.embedder_state).is_file() else {}
+    classifier = cls(**config["params"])
+    classifier.embedder_ = BACKENDS[spec["name"]].from_spec(spec, state, base_dir=folder)
+    classifier.coef_ = head["coef"].astype(np.float32)
+    classifier.intercept_ = head["intercept"].astype(np.float32)
+    classifier.calibration_ = head["calibration"]
+    classifier.thresholds_ = head["thresholds"]
+    classifier.classes_ = np.array(LABELS)
+    classifier.n_features_in_ = int(config["n_features"])
+    classifier.training_size_ = int(config.get("training_size", 0))
+    classifier.metadata_ = config
+    return classifier

@@ -1,0 +1,1 @@
+"""Experiment recipes: one module per kind of run (see :mod:`darien_nlp.experiments`)."""

@@ -1,0 +1,95 @@
+"""Recipe ``benchmark_classify.v1``: throughput, cold-start time and import weight of ``classify``.
+
+Figures are printed and written to the run's ``metrics.json``; they are never
+asserted in tests (timings depend on the machine).
+"""
+from __future__ import annotations
+
+import json
+import logging
+import subprocess
+import sys
+import time
+
+import numpy as np
+
+from ..experiments import Recipe, RunContext
+
+logger = logging.getLogger(__name__)
+
+_COLD_START = (
+    "import time, sys; t = time.perf_counter(); import darien_nlp; "
+    "p = darien_nlp.classify('Panama and Colombia agreed to dismantle smuggling networks in the Darien.'); "
+    "print(__import__('json').dumps({'seconds': time.perf_counter() - t, 'labels': list(p.labels), "
+    "'torch_loaded': 'torch' in sys.modules, 'heavy': sorted(m for m in ('torch', 'sentence_transformers', "
+    "'bertopic', 'umap', 'hdbscan', 'transformers') if m in sys.modules)}))"
+)
+
+
+def _passages(context: RunContext, limit: int) -> list[str]:
+    from ..corpus import load_corpus, segment
+
+    source = context.config["data"]["source"]
+    if source == "corpora":
+        path = context.corpora() / "wh-briefings-2021-2026.jsonl.gz"
+    else:
+        path = context.path(source)
+    texts: list[str] = []
+    for document in load_corpus(path, on_error="skip"):
+        texts.extend(p.text for p in segment(document))
+        if len(texts) >= limit:
+            break
+    while len(texts) < limit:  # a small source (seeds) is cycled to reach the batch size
+        texts.extend(texts[: limit - len(texts)])
+    return texts[:limit]
+
+
+def run(context: RunContext) -> dict:
+    from ..api import classify, load_model
+
+    config = context.config["benchmark"]
+    model = context.config["model"]["name"]
+    texts = _passages(context, config["passages"])
+    load_model(model)
+    classify(texts[:100], model=model)  # warm-up
+    timings = []
+    for _ in range(config["repeats"]):
+        started = time.perf_counter()
+        classify(texts, model=model)
+        timings.append(time.perf_counter() - started)
+    best = min(timings)
+    cold = []
+    for _ in range(config["cold_repeats"]):
+        out = subprocess.run([sys.executable, "-c", _COLD_START], capture_output=True, text=True, check=True,
+                             cwd=str(context.root))
+        cold.append(json.loads(out.stdout.strip().splitlines()[-1]))
+    metrics = {
+        "model": model,
+        "passages": len(texts),
+        "mean_chars": float(np.mean([len(t) for t in texts])),
+        "batch_seconds": [round(t, 3) for t in timings],
+        "passages_per_second": round(len(texts) / best, 1),
+        "cold_start_seconds": [round(c["seconds"], 3) for c in cold],
+        "cold_start_median_seconds": round(float(np.median([c["seconds"] for c in cold])), 3),
+        "torch_loaded_after_classify": any(c["torch_loaded"] for c in cold),
+        "heavy_modules_after_classify": sorted({m for c in cold for m in c["heavy"]}),
+    }
+    report = "\n".join([
+        f"# {context.config['experiment']['name']}", "",
+        f"- batched `classify` on {len(texts):,} passages (mean {metrics['mean_chars']:.0f} chars): "
+        f"**{metrics['passages_per_second']:,.0f} passages/s** (best of {len(timings)})",
+        f"- cold start, `python -c \"import darien_nlp; darien_nlp.classify('...')\"` to result: "
+        f"**{metrics['cold_start_median_seconds']:.2f} s** (median of {len(cold)})",
+        f"- torch in sys.modules after classify: **{metrics['torch_loaded_after_classify']}**; heavy modules: "
+        f"{metrics['heavy_modules_after_classify'] or 'none'}", "",
+    ])
+    (context.run_dir / "report.md").write_text(report)
+    print(report)
+    return metrics
+
+
+RECIPE = Recipe(
+    schema={"data": {"corpora": "", "source": "corpora"}, "model": {"name": "default"},
+            "benchmark": {"passages": 50_000, "repeats": 3, "cold_repeats": 5}},
+    run=run,
+)

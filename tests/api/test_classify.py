@@ -1,0 +1,131 @@
+import subprocess
+import sys
+import threading
+
+import pytest
+
+import darien_nlp
+from darien_nlp.api import MAX_CHARS, Prediction, classify, classify_dataset, classify_document
+from darien_nlp.corpus import Document
+from darien_nlp.taxonomy import LABELS
+
+
+def test_string_gives_one_prediction_and_list_gives_list(model_dir):
+    single = classify("Dismantle smuggling networks in the Darién.", model=model_dir)
+    assert isinstance(single, Prediction)
+    assert set(single.scores) == set(LABELS)
+    assert single.labels == tuple(l for l in LABELS if l in single.labels)  # taxonomy order
+    many = classify(["Open lawful pathways.", "Preserve the rainforest ecosystem."], model=model_dir)
+    assert [type(p) for p in many] == [Prediction, Prediction]
+    assert "lawful_pathways" in many[0].labels and "environment" in many[1].labels
+
+
+def test_generator_input_keeps_order(model_dir):
+    texts = ["Open lawful pathways.", "", "Preserve the rainforest ecosystem."]
+    assert [p.labels for p in classify((t for t in texts), model=model_dir)] == [p.labels for p in classify(texts, model=model_dir)]
+
+
+def test_empty_and_whitespace_get_no_labels(model_dir):
+    empty, blank = classify(["", "  \n\t"], model=model_dir)
+    assert empty.labels == () and blank.labels == ()
+    assert set(empty.scores.values()) == {0.0}
+    with pytest.raises(ValueError, match=r"item 1 is empty"):
+        classify(["text", " "], model=model_dir, strict=True)
+
+
+@pytest.mark.parametrize("bad, message", [
+    (None, "got None"), (b"bytes", "got bytes"), (42, "got int"), (["ok", None], "item 1 is a NoneType"),
+    (["ok", b"x"], "item 1 is a bytes"), ([1.5], "item 0 is a float"),
+])
+def test_bad_input_is_a_clear_type_error(model_dir, bad, message):
+    with pytest.raises(TypeError, match=message):
+        classify(bad, model=model_dir)
+
+
+@pytest.mark.parametrize("threshold", [-0.1, 1.5, "high", True])
+def test_bad_threshold(model_dir, threshold):
+    with pytest.raises(ValueError, match="The 'threshold' parameter of classify"):
+        classify("x", model=model_dir, threshold=threshold)
+
+
+def test_threshold_overrides_the_tuned_ones(model_dir):
+    text = "Dismantle smuggling networks and protect vulnerable migrants."
+    assert classify(text, model=model_dir, threshold=0.0).labels == LABELS
+    assert classify(text, model=model_dir, threshold=1.0).labels == ()
+
+
+def test_five_megabyte_string_is_truncated_deliberately(model_dir):
+    text = "Smuggling networks exploit migrants in the jungle. " * 100_000
+    prediction = classify(text, model=model_dir)
+    assert prediction.truncated and prediction.length == len(text) > MAX_CHARS
+    assert prediction.scores == classify(text[:MAX_CHARS], model=model_dir).scores
+
+
+def test_missing_model_folder_is_clear(tmp_path):
+    with pytest.raises(FileNotFoundError, match="No model folder"):
+        classify("x", model=tmp_path / "nope")
+
+
+def test_thread_safe_and_deterministic(model_dir):
+    texts = [f"Passage {i}: smuggling networks, lawful pathways and shelter for migrants." for i in range(200)]
+    expected = [p.scores for p in classify(texts, model=model_dir)]
+    results, errors = {}, []
+
+    def worker(k):
+        try:
+            results[k] = [p.scores for p in classify(texts, model=model_dir)]
+        except Exception as error:  # pragma: no cover - reported below
+            errors.append(error)
+
+    threads = [threading.Thread(target=worker, args=(k,)) for k in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert not errors
+    assert all(results[k] == expected for k in range(8))
+
+
+def test_classify_document(model_dir, seeds_dir):
+    from darien_nlp.corpus import load_corpus
+
+    document = next(d for d in load_corpus(seeds_dir) if d.doc_id.startswith("002_"))
+    result = classify_document(document, model=model_dir)
+    assert result.doc_id == document.doc_id
+    assert all(document.text[p.start:p.end] == p.text for p, _ in result.passages)
+    assert set(result.label_shares) == set(LABELS)
+    assert all(0.0 <= share <= 1.0 for share in result.label_shares.values())
+    for label, strongest in result.strongest.items():
+        scores = [score for _, score in strongest]
+        assert scores == sorted(scores, reverse=True)
+    assert classify_document(Document("empty", ""), model=model_dir).passages == []
+    with pytest.raises(TypeError, match="needs a str or a Document"):
+        classify_document(42, model=model_dir)
+
+
+def test_classify_dataset_and_dataframe(model_dir):
+    datasets = pytest.importorskip("datasets")
+    pandas = pytest.importorskip("pandas")
+    data = datasets.Dataset.from_dict({"body": ["Open lawful pathways.", None, "Close the smuggling route."]})
+    out = classify_dataset(data, text_column="body", model=model_dir)
+    assert out["labels"][1] == [] and "lawful_pathways" in out["labels"][0]
+    assert len(out["score_environment"]) == 3
+    frame = classify_dataset(pandas.DataFrame({"text": ["Preserve the rainforest ecosystem."]}), model=model_dir)
+    assert "environment" in frame["labels"][0]
+    with pytest.raises(ValueError, match="no column 'missing'"):
+        classify_dataset(data, text_column="missing", model=model_dir)
+
+
+def test_import_is_light():
+    code = ("import sys, darien_nlp; darien_nlp.load_corpus; darien_nlp.segment; "
+            "heavy = [m for m in ('torch', 'sentence_transformers', 'bertopic', 'umap', 'hdbscan', 'transformers') if m in sys.modules]; "
+            "print(heavy)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"
+
+
+def test_classify_with_static_model_never_imports_torch(model_dir):
+    code = (f"import sys, darien_nlp; darien_nlp.classify('Close the smuggling route.', model={str(model_dir)!r}); "
+            "print('torch' in sys.modules, 'sentence_transformers' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False False"

@@ -1,0 +1,69 @@
+import json
+
+import pytest
+
+from darien_nlp.experiments import ConfigError, load_config, run_experiment
+
+
+def _write(tmp_path, text):
+    path = tmp_path / "exp.toml"
+    path.write_text(text)
+    return path
+
+
+def test_unknown_kind_names_the_allowed_ones(tmp_path):
+    path = _write(tmp_path, '[experiment]\nname = "x"\nkind = "train.v9"\nseed = 1\n')
+    with pytest.raises(ConfigError, match=r"experiment.kind must be one of \[.*'train_classifier.v1'.*\]. Got 'train.v9'"):
+        load_config(path)
+
+
+def test_unknown_key_and_section(tmp_path):
+    path = _write(tmp_path, '[experiment]\nname = "x"\nkind = "train_classifier.v1"\nseed = 1\n[model]\nbackbone = "static"\n')
+    with pytest.raises(ConfigError, match=r"unknown key model.backbone; allowed keys are \["):
+        load_config(path)
+    path = _write(tmp_path, '[experiment]\nname = "x"\nkind = "train_classifier.v1"\nseed = 1\n[modle]\n')
+    with pytest.raises(ConfigError, match=r"unknown section \[modle\]"):
+        load_config(path)
+
+
+def test_choice_validation_and_overrides(tmp_path):
+    path = _write(tmp_path, '[experiment]\nname = "x"\nkind = "train_classifier.v1"\nseed = 1\n')
+    config = load_config(path, ["model.backend=tfidf", "experiment.seed=7", "model.C_grid=[2.0]"])
+    assert config["model"]["backend"] == "tfidf" and config["experiment"]["seed"] == 7
+    assert config["model"]["C_grid"] == [2.0] and config["evaluate"]["n_bootstrap"] == 1000  # default filled
+    with pytest.raises(ConfigError, match=r"model.backend must be one of .* Got 'bert' instead"):
+        load_config(path, ["model.backend=bert"])
+    with pytest.raises(ConfigError, match="experiment.seed must be an integer"):
+        load_config(path, ["experiment.seed=abc"])
+    with pytest.raises(ConfigError, match="--set needs KEY=VALUE"):
+        load_config(path, ["seed"])
+
+
+def test_bad_toml_and_missing_file(tmp_path):
+    with pytest.raises(ConfigError, match="No config file"):
+        load_config(tmp_path / "none.toml")
+    with pytest.raises(ConfigError, match="not valid TOML"):
+        load_config(_write(tmp_path, "[experiment\n"))
+
+
+def test_shipped_configs_validate():
+    from pathlib import Path
+
+    configs = sorted(Path(__file__).resolve().parents[1].joinpath("experiments").glob("*.toml"))
+    assert configs
+    for path in configs:
+        config = load_config(path)
+        assert config["experiment"]["name"] == path.stem
+
+
+def test_run_writes_resolved_config_metrics_and_log(tmp_path, seeds_dir):
+    path = _write(tmp_path, f'[experiment]\nname = "bench"\nkind = "benchmark_classify.v1"\nseed = 3\n'
+                            f'[data]\nsource = "{seeds_dir}"\n[model]\nname = "{tmp_path / "missing-model"}"\n'
+                            '[benchmark]\npassages = 50\nrepeats = 1\ncold_repeats = 1\n')
+    with pytest.raises(FileNotFoundError, match="No model folder"):
+        run_experiment(path, results_root=tmp_path / "results")
+    run_dir = next((tmp_path / "results" / "bench").iterdir())
+    resolved = json.loads((run_dir / "config.resolved.json").read_text())
+    assert resolved["experiment"]["seed"] == 3 and resolved["benchmark"]["passages"] == 50
+    assert "numpy" in json.loads((run_dir / "environment.json").read_text())["packages"]
+    assert (run_dir / "run.log").read_text().count("running bench") == 1
