@@ -52,6 +52,9 @@ def _parser() -> argparse.ArgumentParser:
                      help="override a config value, e.g. --set seed=7 --set data.corpora=/data")
     run.add_argument("--results", default="results", help="results folder (default: results)")
     run.add_argument("--no-progress", action="store_true")
+    sync = commands.add_parser("sync-readme", help="refresh README result blocks from the latest runs")
+    sync.add_argument("--readme", default="README.md")
+    sync.add_argument("--results", default="results")
     return parser
 
 
@@ -67,6 +70,12 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _segment(args)
         if args.command == "classify":
             return _classify(args)
+        if args.command == "sync-readme":
+            from .experiments import sync_readme
+
+            for path in sync_readme(args.readme, args.results):
+                print(f"README block from {path}")
+            return 0
         if args.command == "experiment":
             from .experiments import ConfigError, run_experiment
 

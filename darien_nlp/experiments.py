@@ -207,3 +207,37 @@ def run_experiment(config_path: str | Path, *, overrides: Sequence[str] = (), re
         package_logger.removeHandler(handler)
         package_logger.setLevel(previous_level)
         handler.close()
+
+
+_BLOCK = r"(<!-- BEGIN (?P<path>results/[\w./-]+) -->\n)(?P<body>.*?)(<!-- END -->)"
+
+
+def latest_run(results_root: str | Path, experiment: str) -> Path:
+    """The newest run folder of ``experiment`` (as recorded in ``latest.txt``)."""
+    folder = Path(results_root) / experiment
+    marker = folder / "latest.txt"
+    if not marker.is_file():
+        raise FileNotFoundError(f"No runs of {experiment!r} under {folder}: run its config first")
+    return folder / marker.read_text().strip()
+
+
+def sync_readme(readme: str | Path, results_root: str | Path = "results") -> list[str]:
+    """Refresh README blocks ``<!-- BEGIN results/<experiment>/<file> --> ... <!-- END -->``.
+
+    Each block is replaced with that file from the experiment's latest run, so every
+    figure in the README comes from a run the repository can repeat.  Returns the paths used.
+    """
+    import re
+
+    readme = Path(readme)
+    text = readme.read_text(encoding="utf-8")
+    used = []
+
+    def replace(match):
+        _, experiment, *rest = match.group("path").split("/")
+        source = latest_run(results_root, experiment) / "/".join(rest)
+        used.append(str(source))
+        return match.group(1) + source.read_text(encoding="utf-8").strip() + "\n" + match.group(4)
+
+    readme.write_text(re.sub(_BLOCK, replace, text, flags=re.DOTALL), encoding="utf-8")
+    return used

@@ -68,7 +68,8 @@ def run(context: RunContext) -> dict:
     seed = config["experiment"]["seed"]
     model_config = config["model"]
     n_bootstrap = config["evaluate"]["n_bootstrap"]
-    gold = load_gold(context.corpora())
+    gold = load_gold(context.corpora(), annotations=context.path(config["data"]["annotations"]),
+                     seeds_dir=context.path(config["data"]["seeds"]))
     by_split = {split: [g for g in gold if g.split == split] for split in ("train",) + SPLITS_EVALUATED}
     train = by_split.pop("train")
     logger.info("gold: %s", {k: len(v) for k, v in {"train": train, **by_split}.items()})
@@ -198,7 +199,7 @@ def _card(config, summary) -> str:
 
 RECIPE = Recipe(
     schema={
-        "data": {"corpora": ""},
+        "data": {"corpora": "", "annotations": "experiments/annotations", "seeds": "seeds"},
         "model": {"backend": "static.v1", "C_grid": [1.0, 4.0, 16.0], "class_weight": "balanced",
                   "calibration": "sigmoid", "thresholds": "f1", "cv": 5},
         "baselines": {"run": ["tfidf", "zero_shot"], "zero_shot_backend": "static"},

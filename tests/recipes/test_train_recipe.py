@@ -1,0 +1,103 @@
+"""The training recipe end to end on a small synthetic corpus referenced by offsets."""
+import gzip
+import json
+import random
+
+import pytest
+
+from darien_nlp.classifier import PolicyClassifier
+from darien_nlp.corpus import load_corpus, segment
+from darien_nlp.data import assign_splits
+from darien_nlp.experiments import run_experiment
+
+THEMES = {
+    "enforcement": ["Police dismantled a smuggling network moving migrants through the jungle.",
+                    "Authorities deported migrants who had no legal basis to remain.",
+                    "Border security forces arrested traffickers on the maritime corridor."],
+    "lawful_pathways": ["Safe Mobility Offices offer lawful pathways to resettlement.",
+                        "The parole program lets Venezuelans arrive through legal channels.",
+                        "Regularization gave temporary protected status to migrants."],
+    "humanitarian": ["Migrants perish on the dangerous crossing and need shelter and food.",
+                     "Vulnerable children on the route need protection and health care.",
+                     "Humanitarian assistance reached migrants stranded at the border."],
+    "development": ["Investment creates jobs and reduces poverty in border communities.",
+                    "Economic opportunity addresses the root causes of migration.",
+                    "Host communities receive support for integration of migrants."],
+    "environment": ["The migration route damages the rainforest ecosystem.",
+                    "Pollution of rivers and deforestation follow the crossing.",
+                    "Conservation of the jungle ecosystem along the route."],
+    None: ["The press secretary took questions about the weather.",
+           "Quarterly tax enforcement results were announced.",
+           "The vaccine development milestone was celebrated."],
+}
+
+
+@pytest.fixture()
+def synthetic(tmp_path, tiny_seeds):
+    rng = random.Random(0)
+    corpora = tmp_path / "corpora"
+    corpora.mkdir()
+    documents = []
+    for d in range(60):
+        paragraphs = []
+        for _ in range(4):
+            theme = rng.choice(list(THEMES))
+            paragraphs.append((rng.choice(THEMES[theme]) + f" Item {rng.randint(0, 999)}.", theme))
+        documents.append(paragraphs)
+    with gzip.open(corpora / "synthetic.jsonl.gz", "wt") as handle:
+        for d, paragraphs in enumerate(documents):
+            handle.write(json.dumps({"id": f"s{d}", "date": "2024-01-01", "text": "\n\n".join(p for p, _ in paragraphs)}) + "\n")
+    records = []
+    for document in load_corpus(corpora / "synthetic.jsonl.gz"):
+        themes = [t for _, t in documents[int(document.doc_id[1:])]]
+        for passage, theme in zip(segment(document), themes):
+            records.append({"passage_id": passage.passage_id, "corpus": "synthetic.jsonl.gz", "doc_id": document.doc_id,
+                            "start": passage.start, "end": passage.end, "sha256": passage.sha256,
+                            "labels": [theme] if theme else [], "pass": "a"})
+    annotations = tmp_path / "annotations"
+    annotations.mkdir()
+    (annotations / "gold.jsonl").write_text("".join(json.dumps(r) + "\n" for r in records))
+    (annotations / "splits.json").write_text(json.dumps({"documents": assign_splits(records, seed=1)}))
+    config = tmp_path / "train_synthetic.toml"
+    config.write_text(f"""
+[experiment]
+name = "train_synthetic"
+kind = "train_classifier.v1"
+seed = 5
+[data]
+corpora = "{corpora}"
+annotations = "{annotations}"
+seeds = "{tiny_seeds}"
+[model]
+backend = "static"
+C_grid = [1.0, 8.0]
+cv = 3
+[baselines]
+run = ["tfidf", "zero_shot"]
+[evaluate]
+n_bootstrap = 50
+[output]
+model_dir = "{tmp_path / 'model'}"
+""")
+    return config, tmp_path
+
+
+def test_train_recipe_end_to_end_and_reproducible(synthetic):
+    config, tmp_path = synthetic
+    first = run_experiment(config, results_root=tmp_path / "results", progress=False)
+    metrics = json.loads((first / "metrics.json").read_text())
+    results = metrics["results"]
+    assert set(results) == {"model", "tfidf", "zero_shot"}
+    assert set(results["model"]) == {"dev", "test", "seeds"}
+    test = results["model"]["test"]
+    assert test["macro_f1"] > 0.8  # the themes are separable; a broken pipeline scores far lower
+    lo, hi = test["ci95"]["macro_f1"]
+    assert lo <= test["macro_f1"] <= hi
+    assert "| default model | test |" in (first / "report.md").read_text()
+    model = PolicyClassifier.load(tmp_path / "model")
+    assert model.metadata_["training_fingerprint"] == metrics["training_fingerprint"]
+    assert "## Metrics (test split)" in (tmp_path / "model" / "README.md").read_text()
+    second = run_experiment(config, results_root=tmp_path / "results2", progress=False)
+    again = json.loads((second / "metrics.json").read_text())
+    assert again["thresholds"] == metrics["thresholds"]
+    assert again["results"] == metrics["results"]
