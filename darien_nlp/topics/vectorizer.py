@@ -1,0 +1,131 @@
+"""Topic words: English stop words plus release boilerplate, removed before c-TF-IDF counts words.
+
+Release boilerplate ("the president", "fact sheet", "white house", month names)
+swamps every topic of a corpus of official releases, so it is stripped as
+whole phrases before tokenising (a stop-word list alone cannot remove
+"united states" without also removing "states" from "member states").
+Both lists are configurable: pass ``stop_phrases`` and ``extra_stop_words``.
+
+>>> strip = BoilerplateStripper()
+>>> strip("The President and the White House announced a FACT SHEET on Safe Mobility.")
+'and announced a on safe mobility.'
+>>> content_words("The President thanked the White House press corps in January.")
+['thanked', 'press', 'corps']
+"""
+from __future__ import annotations
+
+import re
+from typing import Iterable, Sequence
+
+__all__ = ["BOILERPLATE_PHRASES", "MONTHS", "BoilerplateStripper", "stop_words", "make_vectorizer",
+           "content_words", "is_stop_term"]
+
+MONTHS = ("january", "february", "march", "april", "may", "june", "july", "august", "september",
+          "october", "november", "december")
+
+#: Phrases that every White House / State Department release repeats; removed before counting words.
+BOILERPLATE_PHRASES: tuple[str, ...] = (
+    "the president", "president biden", "president trump", "president obama", "vice president",
+    "the vice president", "the white house", "white house", "fact sheet", "press release",
+    "press briefing", "press secretary", "briefing room", "for immediate release", "united states",
+    "the united states", "u.s.", "u. s.", "the administration", "biden-harris administration",
+    "biden harris administration", "trump administration", "secretary of state", "department of state",
+    "state department", "office of the spokesperson", "read more", "washington, d.c.", "washington dc",
+    "statements and releases", "briefings and statements", "presidential actions", "###",
+)
+
+#: Single words (beyond English stop words) that carry no topic in these releases.
+_EXTRA_STOP_WORDS = MONTHS + (
+    "mr", "mrs", "ms", "dr", "president", "said", "says", "today", "also", "will", "would", "just",
+    "going", "know", "think", "thank", "thanks", "yes", "okay", "ok", "ll", "ve", "don", "didn",
+    "doesn", "isn", "re", "applause", "laughter", "inaudible", "q", "th", "st", "nd", "rd",
+    "2020", "2021", "2022", "2023", "2024", "2025", "2026", "year", "years", "week", "day",
+    "people", "lot", "want", "got", "say", "like", "make", "way", "need", "look", "right",
+    "let", "go", "come", "thing", "things", "really", "well", "get", "one", "new",
+)
+
+
+class BoilerplateStripper:
+    """Lower-case ``text`` and remove boilerplate phrases (whole words only): a CountVectorizer preprocessor.
+
+    >>> BoilerplateStripper(["fact sheet"])("FACT SHEET: jobs")
+    ': jobs'
+    """
+
+    def __init__(self, phrases: Iterable[str] | None = None):
+        self.phrases = tuple(BOILERPLATE_PHRASES if phrases is None else phrases)
+        ordered = sorted({p.lower().strip() for p in self.phrases if p and p.strip()}, key=len, reverse=True)
+        # Word boundaries only where the phrase starts/ends with a word character ("u.s." ends in ".").
+        parts = [(r"\b" if p[0].isalnum() else "") + re.escape(p) + (r"\b" if p[-1].isalnum() else "")
+                 for p in ordered]
+        self._pattern = re.compile("|".join(parts)) if parts else None
+
+    def __call__(self, text: str) -> str:
+        text = text.lower()
+        if self._pattern is not None:
+            text = self._pattern.sub(" ", text)
+        return re.sub(r"\s+", " ", text).strip()
+
+    def __repr__(self) -> str:
+        return f"BoilerplateStripper({len(self.phrases)} phrases)"
+
+
+def stop_words(extra: Iterable[str] = ()) -> list[str]:
+    """scikit-learn's English stop words, release filler words and ``extra``, sorted.
+
+    >>> "january" in stop_words() and "the" in stop_words() and "smuggling" not in stop_words()
+    True
+    """
+    from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
+
+    return sorted(set(ENGLISH_STOP_WORDS) | set(_EXTRA_STOP_WORDS) | {w.lower() for w in extra})
+
+
+#: Tokens of three or more characters that start with a letter (drops bare numbers and initials).
+TOKEN_PATTERN = r"(?u)\b[a-zA-Z][a-zA-Z0-9\-]{2,}\b"
+
+
+def make_vectorizer(*, stop_phrases: Sequence[str] | None = None, extra_stop_words: Sequence[str] = (),
+                    ngram_range: tuple[int, int] = (1, 2), min_df: int = 1, max_features: int | None = None):
+    """The CountVectorizer for c-TF-IDF: boilerplate phrases stripped, stop words removed, bigrams kept.
+
+    BERTopic fits it on one joined document per topic, so ``min_df`` counts topics, not passages.
+
+    >>> vectorizer = make_vectorizer()
+    >>> sorted(vectorizer.fit(["The President opened Safe Mobility offices."]).vocabulary_)
+    ['mobility', 'mobility offices', 'offices', 'opened', 'opened safe', 'safe', 'safe mobility']
+    """
+    from sklearn.feature_extraction.text import CountVectorizer
+
+    return CountVectorizer(preprocessor=BoilerplateStripper(stop_phrases), stop_words=stop_words(extra_stop_words),
+                           token_pattern=TOKEN_PATTERN, ngram_range=tuple(ngram_range), min_df=min_df,
+                           max_features=max_features)
+
+
+_CONTENT_CACHE: dict = {}
+
+
+def content_words(text: str, *, stop_phrases: Sequence[str] | None = None,
+                  extra_stop_words: Sequence[str] = ()) -> list[str]:
+    """The words of ``text`` that survive boilerplate and stop-word removal (empty: pure boilerplate).
+
+    >>> content_words("Fact Sheet: The White House, January 2024")
+    []
+    """
+    key = (tuple(stop_phrases) if stop_phrases is not None else None, tuple(extra_stop_words))
+    if key not in _CONTENT_CACHE:
+        _CONTENT_CACHE.clear()
+        _CONTENT_CACHE[key] = (BoilerplateStripper(stop_phrases), frozenset(stop_words(extra_stop_words)),
+                       re.compile(TOKEN_PATTERN))
+    stripper, words, pattern = _CONTENT_CACHE[key]
+    return [token for token in pattern.findall(stripper(text)) if token not in words]
+
+
+def is_stop_term(term: str, *, extra_stop_words: Sequence[str] = ()) -> bool:
+    """True when every word of ``term`` (a unigram or n-gram) is a stop word: a name to reject.
+
+    >>> is_stop_term("the january"), is_stop_term("safe mobility")
+    (True, False)
+    """
+    words = set(stop_words(extra_stop_words))
+    return all(part in words for part in term.lower().split())
