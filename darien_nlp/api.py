@@ -75,10 +75,14 @@ def default_model_path(model: str | Path = "default") -> Path:
 
 
 def load_model(model: Any = "default"):
-    """Return a loaded :class:`PolicyClassifier` (cached per folder; thread-safe)."""
-    from .classifier import PolicyClassifier
+    """Return a loaded predictor (cached per folder; thread-safe).
 
-    if isinstance(model, PolicyClassifier):
+    ``model`` is ``"default"``, a model name in ``models/``, a folder, or any fitted
+    object with ``predict_proba`` and ``thresholds_`` (e.g. a :class:`PolicyClassifier`).
+    """
+    from .inference import PolicyPredictor
+
+    if hasattr(model, "predict_proba") and hasattr(model, "thresholds_"):
         return model
     path = default_model_path(model)
     key = str(path.resolve())
@@ -87,7 +91,7 @@ def load_model(model: Any = "default"):
         return cached
     with _LOCK:
         if key not in _MODELS:
-            _MODELS[key] = PolicyClassifier.load(path)
+            _MODELS[key] = PolicyPredictor.load(path)
         return _MODELS[key]
 
 

@@ -21,7 +21,7 @@ from typing import Any, Mapping
 
 import numpy as np
 
-__all__ = ["ModelIntegrityError", "ModelLayout", "save_model", "load_model", "sha256_file", "write_manifest", "verify_manifest",
+__all__ = ["ModelIntegrityError", "ModelLayout", "save_model", "load_model", "read_model_folder", "sha256_file", "write_manifest", "verify_manifest",
            "save_arrays", "load_arrays", "write_json", "read_json", "MANIFEST"]
 
 MANIFEST = "manifest.json"
@@ -166,8 +166,12 @@ def save_model(classifier, path: str | Path, *, metadata: dict[str, Any], card: 
     return folder
 
 
-def load_model(cls, path: str | Path):
-    """Rebuild a classifier saved by :func:`save_model` after checking the manifest and labels."""
+def read_model_folder(path: str | Path) -> dict[str, Any]:
+    """Verify and read a classifier folder: config, head arrays and the rebuilt embedder.
+
+    Imports numpy, safetensors and the embedder only (no scikit-learn), so the
+    inference path stays fast to start.
+    """
     from .embed import BACKENDS
     from .taxonomy import LABELS
 
@@ -192,8 +196,18 @@ def load_model(cls, path: str | Path):
     if spec.get("name") not in BACKENDS:
         raise ModelIntegrityError(f"{folder / layout.config}: unknown embedder {spec.get('name')!r}")
     state = load_arrays(folder, layout.embedder_state) if (folder / layout.embedder_state).is_file() else {}
+    embedder = BACKENDS[spec["name"]].from_spec(spec, state, base_dir=folder)
+    return {"config": config, "head": head, "embedder": embedder}
+
+
+def load_model(cls, path: str | Path):
+    """Rebuild a :class:`PolicyClassifier` saved by :func:`save_model` (manifest and labels checked)."""
+    from .taxonomy import LABELS
+
+    parts = read_model_folder(path)
+    config, head = parts["config"], parts["head"]
     classifier = cls(**config["params"])
-    classifier.embedder_ = BACKENDS[spec["name"]].from_spec(spec, state, base_dir=folder)
+    classifier.embedder_ = parts["embedder"]
     classifier.coef_ = head["coef"].astype(np.float32)
     classifier.intercept_ = head["intercept"].astype(np.float32)
     classifier.calibration_ = head["calibration"]

@@ -1,0 +1,177 @@
+"""Saving and loading a ``TopicModel`` folder without pickle: BERTopic safetensors + JSON + hash manifest.
+
+Layout (see :class:`TopicModelLayout`)::
+
+    bertopic/          BERTopic's own safetensors save (topic embeddings, c-TF-IDF, topics.json)
+    topic_model.json   our parameters, embedder spec and fingerprint, topic names and sizes
+    assignments.safetensors  the training assignments (before and after outlier reduction)
+    README.md          a short model card
+    manifest.json      sha256 of every other file, checked before anything is read
+
+The reducer and clusterer are not saved (BERTopic's safetensors format leaves
+them out): a loaded model assigns passages by nearest topic embedding, which
+is the rule :class:`~darien_nlp.topics.TopicModel` uses before saving too.
+
+>>> TopicModelLayout().required()[:2]
+('topic_model.json', 'assignments.safetensors')
+"""
+from __future__ import annotations
+
+import logging
+import os
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+__all__ = ["TopicModelLayout", "save_topic_model", "load_topic_model", "FORMAT"]
+
+logger = logging.getLogger(__name__)
+
+FORMAT = "darien_nlp.topic_model.v1"
+
+
+@dataclass(frozen=True)
+class TopicModelLayout:
+    """The files a saved :class:`~darien_nlp.topics.TopicModel` folder holds."""
+
+    config: str = "topic_model.json"
+    assignments: str = "assignments.safetensors"
+    bertopic: str = "bertopic"
+    card: str = "README.md"
+
+    def required(self) -> tuple[str, ...]:
+        """Files that must exist (the manifest is checked separately)."""
+        return (self.config, self.assignments, f"{self.bertopic}/topics.json", f"{self.bertopic}/config.json",
+                f"{self.bertopic}/topic_embeddings.safetensors")
+
+
+def _card(model, config: dict[str, Any]) -> str:
+    lines = [f"# Topic model ({len([t for t in model.topic_ids_ if t >= 0])} topics)", "",
+             f"Fitted on {len(model.fit_index_):,} of {model.n_unique_passages_:,} unique passages "
+             f"({model.n_passages_:,} in all) with embedder `{config['embedder']['name']}`, reducer "
+             f"`{model.reducer}`, clusterer `{model.clusterer}`, representation `{model.representation}`.", "",
+             f"Outlier share {model.outlier_share_['before']:.3f} (after reduction {model.outlier_share_['after']:.3f}).",
+             "", "| topic | size | name |", "|---:|---:|---|"]
+    lines += [f"| {e['topic']} | {e['size']} | {e['name']} |" for e in model.topic_info_]
+    lines += ["", "Load with `darien_nlp.TopicModel.load(path)`; the folder holds no pickle and is hash-checked.", ""]
+    return "\n".join(lines)
+
+
+def save_topic_model(model, path: str | os.PathLike, *, metadata: dict[str, Any]) -> Path:
+    """Write ``model`` to the folder ``path`` (replacing an earlier save there)."""
+    from .. import __version__
+    from ..persistence import save_arrays, write_json, write_manifest
+    from .embeddings import embedder_fingerprint
+
+    layout = TopicModelLayout()
+    folder = Path(path)
+    folder.mkdir(parents=True, exist_ok=True)
+    if (folder / layout.bertopic).is_dir():
+        shutil.rmtree(folder / layout.bertopic)
+    for stale in (layout.card, "manifest.json"):
+        (folder / stale).unlink(missing_ok=True)
+    bertopic_logger = logging.getLogger("BERTopic")
+    level = bertopic_logger.level
+    bertopic_logger.setLevel(logging.ERROR)  # its "no embedding model saved" warning is expected here
+    try:
+        model.bertopic_.save(str(folder / layout.bertopic), serialization="safetensors", save_ctfidf=True,
+                             save_embedding_model=False)
+    finally:
+        bertopic_logger.setLevel(level)
+    save_arrays(folder, layout.assignments, {
+        "topics": np.asarray(model.topics_, dtype=np.int32),
+        "topics_before_reduction": np.asarray(model.topics_before_reduction_, dtype=np.int32),
+        "fit_index": np.asarray(model.fit_index_, dtype=np.int64),
+    })
+    params = model.get_params()
+    params["ngram_range"] = list(params["ngram_range"])
+    params["extra_stop_words"] = list(params["extra_stop_words"])
+    params["cache_dir"] = None if params["cache_dir"] is None else str(params["cache_dir"])
+    config = {
+        "format": FORMAT,
+        "library_version": __version__,
+        "params": params,
+        "embedder": model.embedder_.spec(),
+        "embedder_fingerprint": embedder_fingerprint(model.embedder_),
+        "topic_ids": [int(t) for t in model.topic_ids_],
+        "topic_info": model.topic_info_,
+        "representatives": {str(k): v for k, v in model.representatives_.items()},
+        "outlier_share": model.outlier_share_,
+        "cluster_agreement": model.cluster_agreement_,
+        "n_passages": model.n_passages_,
+        "n_unique_passages": model.n_unique_passages_,
+        "n_duplicate_passages": model.n_duplicate_passages_,
+        "boilerplate_passages_skipped": model.boilerplate_passages_skipped_,
+        **metadata,
+    }
+    write_json(folder, layout.config, config)
+    (folder / layout.card).write_text(_card(model, config), encoding="utf-8")
+    write_manifest(folder)
+    return folder
+
+
+def load_topic_model(cls, path: str | os.PathLike):
+    """Rebuild a :class:`~darien_nlp.topics.TopicModel` saved by :func:`save_topic_model`."""
+    from ..embed import BACKENDS
+    from ..persistence import ModelIntegrityError, load_arrays, read_json, verify_manifest
+    from .embeddings import bertopic_backend, embedder_fingerprint
+    from .vectorizer import BoilerplateStripper
+
+    layout = TopicModelLayout()
+    folder = Path(path)
+    try:
+        verify_manifest(folder, required=layout.required())
+    except ModelIntegrityError as error:
+        raise ModelIntegrityError(f"{error}. A TopicModel folder holds {list(layout.required())} and "
+                                  "manifest.json") from error
+    config = read_json(folder, layout.config)
+    if config.get("format") != FORMAT:
+        raise ModelIntegrityError(f"{folder / layout.config}: unknown format {config.get('format')!r}; "
+                                  f"expected {FORMAT!r}")
+    spec = config["embedder"]
+    if spec.get("name") not in BACKENDS:
+        raise ModelIntegrityError(f"{folder / layout.config}: unknown embedder {spec.get('name')!r}")
+    params = dict(config["params"])
+    params["ngram_range"] = tuple(params["ngram_range"])
+    params["extra_stop_words"] = tuple(params["extra_stop_words"])
+    model = cls(**params)
+    model.embedder_ = BACKENDS[spec["name"]].from_spec(spec, {}, base_dir=folder)
+    if embedder_fingerprint(model.embedder_) != config.get("embedder_fingerprint"):
+        logger.warning("%s was fitted with a different version of the %s embedding model; transform may "
+                       "not reproduce its assignments", folder, spec.get("name"))
+    from bertopic import BERTopic
+
+    bertopic_logger = logging.getLogger("BERTopic")
+    level = bertopic_logger.level
+    bertopic_logger.setLevel(logging.ERROR)
+    try:
+        model.bertopic_ = BERTopic.load(str(folder / layout.bertopic), embedding_model=bertopic_backend(model.embedder_))
+    finally:
+        bertopic_logger.setLevel(level)
+    # BERTopic's safetensors save keeps the vectorizer's words but not its preprocessor.
+    if getattr(model.bertopic_, "vectorizer_model", None) is not None:
+        model.bertopic_.vectorizer_model.preprocessor = BoilerplateStripper(model.stop_phrases)
+    model._set_topics_from_bertopic()
+    if [int(t) for t in model.topic_ids_] != config["topic_ids"]:
+        raise ModelIntegrityError(f"{folder}: BERTopic topics {model.topic_ids_.tolist()} do not match "
+                                  f"topic_model.json {config['topic_ids']}")
+    arrays = load_arrays(folder, layout.assignments)
+    for key in ("topics", "topics_before_reduction", "fit_index"):
+        if key not in arrays:
+            raise ModelIntegrityError(f"{folder / layout.assignments}: array {key!r} missing")
+    model.topics_ = arrays["topics"]
+    model.topics_before_reduction_ = arrays["topics_before_reduction"]
+    model.fit_index_ = arrays["fit_index"]
+    model.topic_info_ = config["topic_info"]
+    model.representatives_ = {int(k): v for k, v in config["representatives"].items()}
+    model.outlier_share_ = config["outlier_share"]
+    model.cluster_agreement_ = config["cluster_agreement"]
+    model.n_passages_ = config["n_passages"]
+    model.n_unique_passages_ = config["n_unique_passages"]
+    model.n_duplicate_passages_ = config["n_duplicate_passages"]
+    model.boilerplate_passages_skipped_ = config["boilerplate_passages_skipped"]
+    model.metadata_ = config
+    return model
