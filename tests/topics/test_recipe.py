@@ -1,0 +1,115 @@
+import json
+
+import pytest
+
+from darien_nlp.experiments import load_config, run_experiment
+
+from .conftest import write_markdown_corpus
+
+CONFIG = """
+[experiment]
+name = "topics_test"
+kind = "topics.v1"
+seed = 3
+
+[data]
+corpora = "{corpora}"
+source = "releases"
+
+[model]
+reducer = "pca"
+clusterer = "kmeans"
+n_clusters = 4
+min_cluster_size = 5
+representation = ["mmr"]
+
+[classifier]
+model = "{classifier}"
+
+[output]
+cache_dir = "{cache}"
+"""
+
+
+def _config(tmp_path, classifier="none"):
+    path = tmp_path / "topics.toml"
+    path.write_text(CONFIG.format(corpora=tmp_path / "corpora", classifier=classifier, cache=tmp_path / "cache"))
+    return path
+
+
+@pytest.fixture()
+def corpus(tmp_path):
+    folder = write_markdown_corpus(tmp_path / "corpora" / "releases", n_docs=24, dated=False)
+    (folder / "release-999.md").write_text((folder / "release-000.md").read_text())  # a duplicate document
+    return folder
+
+
+def test_recipe_writes_tables_figures_model_and_report(tmp_path, corpus, tiny_classifier, capsys):
+    tiny_classifier.save(tmp_path / "models" / "tiny-policy")
+    run = run_experiment(_config(tmp_path, tmp_path / "models" / "tiny-policy"), results_root=tmp_path / "results", progress=False,
+                         root=tmp_path)
+    metrics = json.loads((run / "metrics.json").read_text())
+    assert metrics["topics"] == 4 and metrics["duplicate_documents"] == 1
+    assert metrics["undated_documents"] == 12 and metrics["undated_passages"] > 0
+    assert metrics["category_mix"]["available"] and metrics["topics_named_by_stop_words"] == []
+    assert metrics["peak_rss_mb"] > 0 and metrics["total_seconds"] > 0
+    for name in ("topics.csv", "topics.json", "topics_over_time.csv", "category_shares_over_time.csv",
+                 "label_view.csv", "document_topics.csv", "passage_topics.csv.gz", "report.md",
+                 "figures/topic_map.html", "figures/topic_map.png", "figures/top_topics.png",
+                 "figures/topics_over_time.html", "figures/category_shares_over_time.png", "model/manifest.json"):
+        assert (run / name).is_file(), name
+    topics = json.loads((run / "topics.json").read_text())
+    best = {max(t["category_mix"], key=t["category_mix"].get) for t in topics}
+    assert best == {"enforcement", "lawful_pathways", "environment", "development"}
+    representative = topics[0]["representatives"][0]
+    assert set(representative) == {"passage_id", "doc_id", "start", "end"}
+    corpus_text = (corpus / "release-001.md").read_text().split("\n\n")[-1].strip()
+    assert corpus_text[:40] not in (run / "topics.json").read_text()  # ids and offsets, never text
+    assert "4 topics" in capsys.readouterr().out
+
+
+def test_recipe_without_classifier_reports_category_mix_unavailable(tmp_path, corpus, monkeypatch):
+    from darien_nlp.embed.static import default_static_path
+
+    models = tmp_path / "models-without-classifier"
+    models.mkdir()
+    (models / default_static_path().name).symlink_to(default_static_path())
+    monkeypatch.setenv("DARIEN_NLP_MODELS", str(models))
+    path = _config(tmp_path, "default")
+    run = run_experiment(path, results_root=tmp_path / "results", progress=False, root=tmp_path)
+    metrics = json.loads((run / "metrics.json").read_text())
+    assert metrics["category_mix"]["available"] is False
+    assert "no classifier model" in metrics["category_mix"]["reason"]
+    assert "category mix unavailable" in (run / "report.md").read_text()
+    # The second run reads the embeddings from the cache.
+    again = run_experiment(path, results_root=tmp_path / "results", progress=False, root=tmp_path)
+    assert json.loads((again / "metrics.json").read_text())["embeddings_from_cache"] is True
+
+
+def test_fewer_documents_than_min_cluster_size_is_a_clear_error(tmp_path):
+    write_markdown_corpus(tmp_path / "corpora" / "releases", n_docs=3)
+    with pytest.raises(ValueError, match=r"needs at least 40 documents .*has 3"):
+        run_experiment(_config(tmp_path), overrides=["model.min_cluster_size=40"],
+                       results_root=tmp_path / "results", progress=False, root=tmp_path)
+
+
+def test_shipped_configs_validate():
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[2] / "experiments"
+    for name in ("topics_migration_subset.toml", "topics_wh_full.toml", "topics_state_dept.toml"):
+        config = load_config(root / name)
+        assert config["experiment"]["kind"] == "topics.v1"
+
+
+@pytest.mark.slow
+@pytest.mark.corpora
+def test_migration_subset_config_runs(corpora, tmp_path):
+    from pathlib import Path
+
+    config = Path(__file__).resolve().parents[2] / "experiments" / "topics_migration_subset.toml"
+    run = run_experiment(config, overrides=[f"data.corpora={corpora}", f"output.cache_dir={tmp_path / 'cache'}"],
+                         results_root=tmp_path / "results", progress=False, root=tmp_path)
+    metrics = json.loads((run / "metrics.json").read_text())
+    assert metrics["topics"] >= 5 and metrics["topics_named_by_stop_words"] == []
+    assert metrics["documents"] >= 100

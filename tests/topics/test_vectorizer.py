@@ -1,0 +1,33 @@
+import pytest
+
+from darien_nlp.topics.vectorizer import (BoilerplateStripper, content_words, is_stop_term, make_vectorizer,
+                                          stop_words)
+
+
+def test_boilerplate_phrases_are_removed_as_whole_phrases():
+    strip = BoilerplateStripper()
+    out = strip("FACT SHEET: The President and the White House said the United States supports member states.")
+    assert "president" not in out and "white house" not in out and "united states" not in out
+    assert "member states" in out
+
+
+def test_speaker_turns_and_custom_phrases():
+    assert "jean" not in BoilerplateStripper()("MS. JEAN-PIERRE: Thank you. Q: Border numbers?")
+    assert BoilerplateStripper(["safe mobility"])("Safe Mobility offices") == "offices"
+
+
+def test_vectorizer_keeps_bigrams_and_drops_stop_words_and_months():
+    vectorizer = make_vectorizer().fit(["In January the President announced Safe Mobility Offices in Colombia."])
+    vocabulary = set(vectorizer.vocabulary_)
+    assert {"safe mobility", "mobility offices", "colombia"} <= vocabulary
+    assert not vocabulary & {"january", "president", "the", "in"}
+
+
+def test_extra_stop_words_and_stop_term_check():
+    assert "darien" in stop_words(["Darien"])
+    assert is_stop_term("the january") and not is_stop_term("smuggling routes")
+
+
+@pytest.mark.parametrize("text", ["Fact Sheet: The White House, January 2024", "###", "Thank you. Q: Yeah."])
+def test_pure_boilerplate_has_no_content_words(text):
+    assert content_words(text) == []
