@@ -80,10 +80,12 @@ class TopicModel(BaseEstimator):
     n_components : dimensions the reducer keeps.
     clusterer : ``"hdbscan"`` (finds the number of topics and outliers) or ``"kmeans"`` (``n_clusters``).
     min_cluster_size : smallest topic HDBSCAN may form (also the minimum input size: twice this).
-    representation : ``"keybert"``, ``"mmr"``, ``"ctfidf"`` or a list chaining them.
+    representation : ``"mmr"`` (default: c-TF-IDF words made diverse), ``"keybert"``, ``"ctfidf"`` or a list.
     stop_phrases : boilerplate phrases to strip before counting words (None: the release defaults).
     extra_stop_words : more single words to drop.
     ngram_range, min_df, top_n_words : the c-TF-IDF vocabulary and how many words name a topic.
+    reduce_frequent_words : damp words frequent in every topic (c-TF-IDF's square-root term weight):
+        transcript filler ("getting", "maybe") otherwise names topics of briefing-heavy corpora.
     seed_topics : ``None``, ``"taxonomy"`` (the five categories' cues) or a list of seed-word lists.
     nr_topics : BERTopic topic reduction (``None``, ``"auto"`` or an int).
     max_fit_passages : fit on at most this many unique passages (stratified by ``strata``).
@@ -107,10 +109,11 @@ class TopicModel(BaseEstimator):
     def __init__(self, *, embedder: str = "static", embedder_options: dict | None = None,
                  reducer: str = "umap", n_components: int = 5, reducer_options: dict | None = None,
                  clusterer: str = "hdbscan", min_cluster_size: int = 10, n_clusters: int | None = None,
-                 clusterer_options: dict | None = None, representation: str | list = "keybert",
+                 clusterer_options: dict | None = None, representation: str | list = "mmr",
                  representation_options: dict | None = None, top_n_words: int = 10,
                  stop_phrases: Sequence[str] | None = None, extra_stop_words: Sequence[str] = (),
-                 ngram_range: tuple[int, int] = (1, 2), min_df: int = 1, seed_topics: Any = None,
+                 ngram_range: tuple[int, int] = (1, 2), min_df: int = 1, reduce_frequent_words: bool = True,
+                 seed_topics: Any = None,
                  nr_topics: int | str | None = None, max_fit_passages: int = 40_000,
                  reduce_outliers: bool = False, outlier_threshold: float = 0.0, n_representatives: int = 3,
                  batch_size: int = 20_000, cache_dir: str | os.PathLike | None = None, random_state: int = 0,
@@ -131,6 +134,7 @@ class TopicModel(BaseEstimator):
         self.extra_stop_words = extra_stop_words
         self.ngram_range = ngram_range
         self.min_df = min_df
+        self.reduce_frequent_words = reduce_frequent_words
         self.seed_topics = seed_topics
         self.nr_topics = nr_topics
         self.max_fit_passages = max_fit_passages
@@ -285,6 +289,7 @@ class TopicModel(BaseEstimator):
     def _build_bertopic(self):
         try:
             from bertopic import BERTopic
+            from bertopic.vectorizers import ClassTfidfTransformer
         except ImportError as error:  # pragma: no cover - depends on the install
             raise ImportError(f"TopicModel needs bertopic ({error}): pip install 'darien-nlp[topics]'") from error
         from .embeddings import bertopic_backend
@@ -298,6 +303,7 @@ class TopicModel(BaseEstimator):
             hdbscan_model=build_clusterer(self.clusterer, min_cluster_size=self.min_cluster_size,
                                           n_clusters=self.n_clusters, random_state=self.random_state,
                                           options=self.clusterer_options),
+            ctfidf_model=ClassTfidfTransformer(reduce_frequent_words=bool(self.reduce_frequent_words)),
             vectorizer_model=make_vectorizer(stop_phrases=self.stop_phrases, extra_stop_words=self.extra_stop_words,
                                              ngram_range=tuple(self.ngram_range), min_df=self.min_df),
             representation_model=build_representation(self.representation, embedder=self.embedder_,

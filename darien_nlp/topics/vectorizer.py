@@ -32,6 +32,9 @@ BOILERPLATE_PHRASES: tuple[str, ...] = (
     "biden harris administration", "trump administration", "secretary of state", "department of state",
     "state department", "office of the spokesperson", "read more", "washington, d.c.", "washington dc",
     "statements and releases", "briefings and statements", "presidential actions", "###",
+    "senior administration officials", "senior administration official", "administration officials",
+    "administration official", "karine jean-pierre", "jean-pierre", "jen psaki", "psaki",
+    "karoline leavitt", "leavitt",
 )
 
 #: Single words (beyond English stop words) that carry no topic in these releases.
@@ -43,12 +46,33 @@ _EXTRA_STOP_WORDS = MONTHS + (
     "people", "lot", "want", "got", "say", "like", "make", "way", "need", "look", "right",
     "let", "go", "come", "thing", "things", "really", "well", "get", "one", "new",
 )
+#: Filler of press-briefing transcripts (turn-taking, not topics).
+_TRANSCRIPT_WORDS = (
+    "ahead", "question", "questions", "yeah", "mean", "sure", "good", "great", "actually", "doing",
+    "hear", "speak", "talk", "talking", "talked", "asked", "ask", "asking", "answer", "clear", "happen",
+    "happened", "moving", "operator", "moderator", "gonna", "kind", "little", "bit", "point", "look",
+    "looking", "mentioned", "saying", "tell", "told", "understand", "obviously", "certainly", "course",
+    "absolutely", "totally", "folks", "guys", "everybody", "anybody", "somebody", "morning", "afternoon",
+    "evening", "appreciate", "ma", "am", "pm", "sir", "said", "share", "continue", "forward", "thing",
+    "did", "does", "time", "believe", "long", "sorry", "hey", "trying", "able", "refer", "karine", "jen",
+    "karoline", "important", "heard",
+)
+#: Function words of the Spanish, Portuguese and French passages in bilingual releases.
+_OTHER_LANGUAGE_WORDS = (
+    "el", "la", "los", "las", "de", "del", "que", "en", "un", "una", "por", "para", "con", "se", "su", "sus",
+    "al", "es", "lo", "como", "más", "mas", "este", "esta", "estos", "y", "o", "da", "do", "dos", "das", "em",
+    "os", "uma", "um", "com", "não", "ao", "et", "le", "les", "des", "du", "une", "pour", "dans", "sur",
+    "qui", "au", "aux", "nous", "ils", "est", "pas", "tous", "tout",
+)
+
+
+_SPEAKER = re.compile(r"(?<![A-Za-z])[A-Z][A-Z.'\u2019\- ]{0,60}:")
 
 
 class BoilerplateStripper:
     """Lower-case ``text`` and remove boilerplate phrases (whole words only): a CountVectorizer preprocessor.
 
-    >>> BoilerplateStripper(["fact sheet"])("FACT SHEET: jobs")
+    >>> BoilerplateStripper(["fact sheet"])("Fact Sheet: jobs")
     ': jobs'
     """
 
@@ -61,7 +85,8 @@ class BoilerplateStripper:
         self._pattern = re.compile("|".join(parts)) if parts else None
 
     def __call__(self, text: str) -> str:
-        text = text.lower()
+        # Speaker turns of transcripts ("MS. JEAN-PIERRE:", "Q:", "SENIOR ADMINISTRATION OFFICIAL:").
+        text = _SPEAKER.sub(" ", text).lower()
         if self._pattern is not None:
             text = self._pattern.sub(" ", text)
         return re.sub(r"\s+", " ", text).strip()
@@ -78,7 +103,8 @@ def stop_words(extra: Iterable[str] = ()) -> list[str]:
     """
     from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
 
-    return sorted(set(ENGLISH_STOP_WORDS) | set(_EXTRA_STOP_WORDS) | {w.lower() for w in extra})
+    return sorted(set(ENGLISH_STOP_WORDS) | set(_EXTRA_STOP_WORDS) | set(_TRANSCRIPT_WORDS)
+                  | set(_OTHER_LANGUAGE_WORDS) | {w.lower() for w in extra})
 
 
 #: Tokens of three or more characters that start with a letter (drops bare numbers and initials).

@@ -25,7 +25,9 @@ logger = logging.getLogger(__name__)
 
 
 def resolve_classifier(classifier: Any = None):
-    """A fitted ``PolicyClassifier`` from an instance, a model name or folder, or ``None`` (the default model).
+    """A fitted classifier from an instance, a model name or folder, or ``None`` (the default model).
+
+    Anything with ``predict_proba`` and ``thresholds_`` is used as given (a ``PolicyClassifier``).
 
     Raises ``FileNotFoundError`` when the named or default model folder does not exist.
 
@@ -50,7 +52,8 @@ def predict_label_matrix(texts: Sequence[str], classifier, *, batch_size: int = 
         starts = tqdm(starts, desc="classifying", unit="batch")
     for start in starts:
         batch = [text[:4000] for text in texts[start:start + batch_size]]
-        output[start:start + len(batch)] = classifier.predict(batch)
+        # predict_proba + thresholds_ is what both PolicyClassifier and the API's loaded predictor offer.
+        output[start:start + len(batch)] = classifier.predict_proba(batch) >= classifier.thresholds_
     return output
 
 

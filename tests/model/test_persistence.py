@@ -21,10 +21,16 @@ def test_round_trip(fitted, saved, train_data):
     assert not any(p.suffix in (".pkl", ".pickle", ".joblib") for p in saved.iterdir())
 
 
-def test_tfidf_round_trip(train_data, tmp_path):
-    model = PolicyClassifier(backend="tfidf", cv=2).fit(*train_data)
-    loaded = PolicyClassifier.load(model.save(tmp_path / "tfidf"))
+@pytest.mark.parametrize("backend", ["tfidf", "hybrid"])
+def test_trainable_backends_round_trip(train_data, tmp_path, backend):
+    from darien_nlp.inference import PolicyPredictor
+
+    model = PolicyClassifier(backend=backend, cv=2).fit(*train_data)
+    folder = model.save(tmp_path / backend)
+    loaded = PolicyClassifier.load(folder)
     np.testing.assert_allclose(loaded.predict_proba(train_data[0]), model.predict_proba(train_data[0]), atol=1e-6)
+    np.testing.assert_allclose(PolicyPredictor.load(folder).predict_proba(train_data[0]),
+                               model.predict_proba(train_data[0]), atol=1e-6)
 
 
 def test_missing_file_is_refused(saved):
