@@ -54,7 +54,7 @@ def _model(config: dict[str, Any], context: RunContext):
         n_clusters=model["n_clusters"] or None, representation=list(model["representation"]),
         top_n_words=model["top_n_words"], stop_phrases=(list(model["stop_phrases"]) or None),
         extra_stop_words=tuple(model["extra_stop_words"]), ngram_range=tuple(model["ngram_range"]),
-        min_df=model["min_df"], seed_topics=seed_topics, nr_topics=model["nr_topics"] or None,
+        min_df=model["min_df"], max_df=model["max_df"], seed_topics=seed_topics, nr_topics=model["nr_topics"] or None,
         max_fit_passages=model["max_fit_passages"], reduce_outliers=model["reduce_outliers"],
         outlier_threshold=model["outlier_threshold"], n_representatives=config["output"]["representatives"],
         cache_dir=cache, random_state=config["experiment"]["seed"], progress=context.progress)
@@ -89,7 +89,7 @@ def run(context: RunContext) -> dict[str, Any]:
         logger.info("topics: %s done in %.1f s (peak RSS %.0f MB)", name, timings[name], _peak_rss_mb())
 
     source = _source_path(context)
-    table = collect_passages(source, max_chars=config["data"]["max_chars"],
+    table = collect_passages(source, max_chars=config["data"]["max_chars"], min_chars=config["data"]["min_chars"],
                              limit_documents=config["data"]["limit_documents"] or None)
     lap("load_and_segment")
     minimum = config["model"]["min_cluster_size"]
@@ -243,10 +243,10 @@ def _report(config, metrics, info, label_table, names) -> str:
 
 RECIPE = Recipe(
     schema={
-        "data": {"corpora": "", "source": "wh-migration-americas-md", "max_chars": 600, "limit_documents": 0},
+        "data": {"corpora": "", "source": "wh-migration-americas-md", "max_chars": 600, "min_chars": 0, "limit_documents": 0},
         "model": {"embedder": "static", "reducer": "umap", "n_components": 5, "n_neighbors": 15,
                   "clusterer": "hdbscan", "min_cluster_size": 15, "n_clusters": 0,
-                  "representation": ["keybert"], "top_n_words": 10, "ngram_range": [1, 2], "min_df": 1,
+                  "representation": ["keybert"], "top_n_words": 10, "ngram_range": [1, 2], "min_df": 1, "max_df": 1.0,
                   "stop_phrases": [], "extra_stop_phrases": [], "extra_stop_words": [], "seed_topics": "none",
                   "nr_topics": 0, "max_fit_passages": 40_000, "reduce_outliers": True, "outlier_threshold": 0.0},
         "classifier": {"model": "default"},

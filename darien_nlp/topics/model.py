@@ -83,7 +83,8 @@ class TopicModel(BaseEstimator):
     representation : ``"mmr"`` (default: c-TF-IDF words made diverse), ``"keybert"``, ``"ctfidf"`` or a list.
     stop_phrases : boilerplate phrases to strip before counting words (None: the release defaults).
     extra_stop_words : more single words to drop.
-    ngram_range, min_df, top_n_words : the c-TF-IDF vocabulary and how many words name a topic.
+    ngram_range, min_df, max_df, top_n_words : the c-TF-IDF vocabulary (``min_df``/``max_df`` count
+        topics) and how many words name a topic.
     reduce_frequent_words : damp words frequent in every topic (c-TF-IDF's square-root term weight):
         transcript filler ("getting", "maybe") otherwise names topics of briefing-heavy corpora.
     seed_topics : ``None``, ``"taxonomy"`` (the five categories' cues) or a list of seed-word lists.
@@ -112,7 +113,7 @@ class TopicModel(BaseEstimator):
                  clusterer_options: dict | None = None, representation: str | list = "mmr",
                  representation_options: dict | None = None, top_n_words: int = 10,
                  stop_phrases: Sequence[str] | None = None, extra_stop_words: Sequence[str] = (),
-                 ngram_range: tuple[int, int] = (1, 2), min_df: int = 1, reduce_frequent_words: bool = True,
+                 ngram_range: tuple[int, int] = (1, 2), min_df: int = 1, max_df: float = 1.0, reduce_frequent_words: bool = True,
                  seed_topics: Any = None,
                  nr_topics: int | str | None = None, max_fit_passages: int = 40_000,
                  reduce_outliers: bool = False, outlier_threshold: float = 0.0, n_representatives: int = 3,
@@ -134,6 +135,7 @@ class TopicModel(BaseEstimator):
         self.extra_stop_words = extra_stop_words
         self.ngram_range = ngram_range
         self.min_df = min_df
+        self.max_df = max_df
         self.reduce_frequent_words = reduce_frequent_words
         self.seed_topics = seed_topics
         self.nr_topics = nr_topics
@@ -305,7 +307,8 @@ class TopicModel(BaseEstimator):
                                           options=self.clusterer_options),
             ctfidf_model=ClassTfidfTransformer(reduce_frequent_words=bool(self.reduce_frequent_words)),
             vectorizer_model=make_vectorizer(stop_phrases=self.stop_phrases, extra_stop_words=self.extra_stop_words,
-                                             ngram_range=tuple(self.ngram_range), min_df=self.min_df),
+                                             ngram_range=tuple(self.ngram_range), min_df=self.min_df,
+                                             max_df=self.max_df),
             representation_model=build_representation(self.representation, embedder=self.embedder_,
                                                        top_n_words=self.top_n_words, random_state=self.random_state,
                                                        options=self.representation_options),

@@ -35,6 +35,7 @@ class PassageTable:
     undated_documents: int = 0
     documents_without_passages: int = 0
     skipped_records: int = 0
+    short_passages: int = 0
 
     def __len__(self) -> int:
         return len(self.texts)
@@ -48,17 +49,20 @@ class PassageTable:
         return {"documents": self.documents, "duplicate_documents": self.duplicate_documents,
                 "undated_documents": self.undated_documents,
                 "documents_without_passages": self.documents_without_passages,
-                "skipped_records": self.skipped_records, "passages": len(self)}
+                "skipped_records": self.skipped_records, "short_passages": self.short_passages,
+                "passages": len(self)}
 
 
-def collect_passages(source: Any, *, max_chars: int = 600, source_field: str = "section",
+def collect_passages(source: Any, *, max_chars: int = 600, min_chars: int = 0, source_field: str = "section",
                      limit_documents: int | None = None, **load_options) -> PassageTable:
     """Load ``source`` (anything :func:`~darien_nlp.corpus.load_corpus` reads) and segment it.
 
     Documents whose normalised text repeats an earlier one are dropped and
     counted in ``duplicate_documents``. ``source_field`` names the record field
     (kept in ``Document.meta``) used for per-source views; the file name is
-    used when it is absent.
+    used when it is absent. Passages shorter than ``min_chars`` (transcript
+    turns such as "Q Thank you." carry no topic) are left out and counted in
+    ``short_passages``.
     """
     from ..corpus import load_corpus, segment
 
@@ -83,6 +87,9 @@ def collect_passages(source: Any, *, max_chars: int = 600, source_field: str = "
         if not passages:
             table.documents_without_passages += 1
         for passage in passages:
+            if len(passage.text) < min_chars:
+                table.short_passages += 1
+                continue
             table.texts.append(passage.text)
             table.passage_ids.append(passage.passage_id)
             table.doc_ids.append(passage.doc_id)

@@ -112,10 +112,13 @@ TOKEN_PATTERN = r"(?u)\b[a-zA-Z][a-zA-Z0-9\-]{2,}\b"
 
 
 def make_vectorizer(*, stop_phrases: Sequence[str] | None = None, extra_stop_words: Sequence[str] = (),
-                    ngram_range: tuple[int, int] = (1, 2), min_df: int = 1, max_features: int | None = None):
+                    ngram_range: tuple[int, int] = (1, 2), min_df: int = 1, max_df: float = 1.0,
+                    max_features: int | None = None):
     """The CountVectorizer for c-TF-IDF: boilerplate phrases stripped, stop words removed, bigrams kept.
 
-    BERTopic fits it on one joined document per topic, so ``min_df`` counts topics, not passages.
+    BERTopic fits it on one joined document per topic, so ``min_df`` and ``max_df`` count topics,
+    not passages: ``max_df=0.5`` drops words found in more than half of the topics (conversational
+    filler of transcripts such as "getting" or "wondering"), which can name no topic.
 
     >>> vectorizer = make_vectorizer()
     >>> sorted(vectorizer.fit(["The President opened Safe Mobility offices."]).vocabulary_)
@@ -124,7 +127,7 @@ def make_vectorizer(*, stop_phrases: Sequence[str] | None = None, extra_stop_wor
     from sklearn.feature_extraction.text import CountVectorizer
 
     return CountVectorizer(preprocessor=BoilerplateStripper(stop_phrases), stop_words=stop_words(extra_stop_words),
-                           token_pattern=TOKEN_PATTERN, ngram_range=tuple(ngram_range), min_df=min_df,
+                           token_pattern=TOKEN_PATTERN, ngram_range=tuple(ngram_range), min_df=min_df, max_df=max_df,
                            max_features=max_features)
 
 
