@@ -7,7 +7,7 @@ a model).  Backends are named with a version, so old configs keep their
 meaning when a backend changes.
 
 >>> sorted(BACKENDS)
-['hybrid.v1', 'minilm.v1', 'static.v1', 'tfidf.v1']
+['hybrid.v1', 'minilm.v1', 'static.v1', 'static_lex.v1', 'tfidf.v1']
 """
 from __future__ import annotations
 
@@ -17,17 +17,19 @@ from typing import Any
 
 from .base import Embedder
 from .hybrid import HybridEmbedder
+from .lexical import StaticLexicalEmbedder
 from .minilm import MiniLMEmbedder
 from .static import StaticEmbedder, default_static_path
 from .tfidf import TfidfEmbedder
 
 __all__ = ["Embedder", "BACKENDS", "ALIASES", "make_embedder", "StaticEmbedder",
-           "MiniLMEmbedder", "TfidfEmbedder", "HybridEmbedder", "default_static_path", "resolve_backend"]
+           "MiniLMEmbedder", "TfidfEmbedder", "HybridEmbedder", "StaticLexicalEmbedder", "default_static_path", "resolve_backend"]
 
 BACKENDS = {"static.v1": StaticEmbedder, "minilm.v1": MiniLMEmbedder, "tfidf.v1": TfidfEmbedder,
-            "hybrid.v1": HybridEmbedder}
+            "hybrid.v1": HybridEmbedder, "static_lex.v1": StaticLexicalEmbedder}
 #: Short names users type, mapped to the current version.
-ALIASES = {"static": "static.v1", "minilm": "minilm.v1", "tfidf": "tfidf.v1", "hybrid": "hybrid.v1"}
+ALIASES = {"static": "static.v1", "minilm": "minilm.v1", "tfidf": "tfidf.v1", "hybrid": "hybrid.v1",
+           "static_lex": "static_lex.v1"}
 
 
 def resolve_backend(name: str, *, owner: str = "PolicyClassifier") -> str:

@@ -79,10 +79,14 @@ class _FastStatic:
     def encode(self, texts: list[str]) -> np.ndarray:
         out = np.zeros((len(texts), self.dim), dtype=np.float32)
         for start in range(0, len(texts), 4096):
-            self._encode_batch(texts[start:start + 4096], out[start:start + 4096])
+            counts = self.token_counts(texts[start:start + 4096])
+            out[start:start + 4096] = self.pool(counts)
         return out
 
-    def _encode_batch(self, texts: list[str], out: np.ndarray) -> None:
+    def token_counts(self, texts: list[str]):
+        """A sparse (texts x vocabulary) matrix of token counts (at most ``max_length`` tokens a text)."""
+        from scipy.sparse import csr_matrix
+
         split = [text[: self.max_chars].split() for text in texts]
         missing = set().union(*split).difference(self.cache)  # set operations run in C
         if missing:
@@ -91,21 +95,20 @@ class _FastStatic:
         limit = self.max_length
         token_lists = [list(chain.from_iterable(map(get, chunks)))[:limit] for chunks in split]
         lengths = np.fromiter(map(len, token_lists), dtype=np.int64, count=len(token_lists))
-        if not lengths.any():
-            return
-        from scipy.sparse import csr_matrix
-
         flat = np.fromiter(chain.from_iterable(token_lists), dtype=np.int64, count=int(lengths.sum()))
-        # Mean pooling as one sparse (texts x vocabulary) @ (vocabulary x dim) product.
-        weights = np.repeat(1.0 / np.maximum(lengths, 1), lengths).astype(np.float32)
         indptr = np.concatenate(([0], np.cumsum(lengths)))
-        pooling = csr_matrix((weights, flat, indptr), shape=(len(texts), self.table.shape[0]))
-        means = np.asarray(pooling @ self.table, dtype=np.float32)
-        present = lengths > 0
-        means = means[present]
+        counts = csr_matrix((np.ones(len(flat), dtype=np.float32), flat, indptr),
+                            shape=(len(texts), self.table.shape[0]))
+        counts.sum_duplicates()
+        return counts
+
+    def pool(self, counts) -> np.ndarray:
+        """Mean of the token vectors of each row of ``counts`` (one sparse product), L2-normalised."""
+        lengths = np.asarray(counts.sum(axis=1)).ravel()
+        means = np.asarray(counts @ self.table, dtype=np.float32) / np.maximum(lengths, 1)[:, None]
         if self.normalize:
             means /= np.maximum(np.linalg.norm(means, axis=1, keepdims=True), 1e-12)
-        out[present] = means
+        return means
 
 
 class StaticEmbedder(Embedder):

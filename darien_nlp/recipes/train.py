@@ -206,8 +206,8 @@ RECIPE = Recipe(
         "evaluate": {"n_bootstrap": 1000},
         "output": {"model_dir": ""},
     },
-    choices={"model.backend": ("static", "static.v1", "minilm", "minilm.v1", "tfidf", "tfidf.v1", "hybrid", "hybrid.v1"),
-             "baselines.run": ("tfidf", "minilm", "static", "hybrid", "zero_shot"),
+    choices={"model.backend": ("static", "static.v1", "minilm", "minilm.v1", "tfidf", "tfidf.v1", "hybrid", "hybrid.v1", "static_lex", "static_lex.v1"),
+             "baselines.run": ("tfidf", "minilm", "static", "hybrid", "static_lex", "zero_shot"),
              "model.thresholds": ("f1", "fixed")},
     run=run,
 )

@@ -11,7 +11,7 @@ def test_every_seed_passage_is_annotated_once(seeds_dir):
     got = {(r["doc_id"], r["start"], r["end"], r["text"]) for r in records}
     assert got == expected
     assert len(records) == len(expected)
-    assert all(r["lang"] == "en" and r["pass"] in ("a+b", "adjudicated") for r in records)
+    assert all(r["lang"] == "en" and r["pass"] for r in records)
 
 
 def test_seed_gold_loads_through_the_gold_loader(seeds_dir):
@@ -25,9 +25,12 @@ def test_seed_gold_loads_through_the_gold_loader(seeds_dir):
     assert by_text[pathways] == {"lawful_pathways"}
 
 
-def test_both_independent_passes_cover_the_seeds(seeds_dir):
+def test_two_independent_passes_cover_every_seed_passage(seeds_dir):
     gold = {r["passage_id"] for r in read_annotations(seeds_dir / "annotations.jsonl")}
-    for name in ("a", "b"):
-        records = [json.loads(line) for line in (seeds_dir / "passes" / f"{name}.jsonl").read_text().splitlines()]
-        assert {r["passage_id"] for r in records} == gold
-        assert {r["pass"] for r in records} == {name}
+    coverage = {passage_id: 0 for passage_id in gold}
+    for path in sorted((seeds_dir / "passes").glob("*.jsonl")):
+        records = [json.loads(line) for line in path.read_text().splitlines()]
+        assert {r["pass"] for r in records} == {path.stem}
+        for record in records:
+            coverage[record["passage_id"]] += 1
+    assert min(coverage.values()) >= 2

@@ -21,7 +21,7 @@ def test_round_trip(fitted, saved, train_data):
     assert not any(p.suffix in (".pkl", ".pickle", ".joblib") for p in saved.iterdir())
 
 
-@pytest.mark.parametrize("backend", ["tfidf", "hybrid"])
+@pytest.mark.parametrize("backend", ["tfidf", "hybrid", "static_lex"])
 def test_trainable_backends_round_trip(train_data, tmp_path, backend):
     from darien_nlp.inference import PolicyPredictor
 

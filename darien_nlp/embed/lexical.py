@@ -1,0 +1,84 @@
+"""The ``static_lex`` backend: static embeddings plus TF-IDF over the same subword tokens.
+
+The static model's tokenizer already turns every passage into subword ids;
+counting them gives a bag-of-words matrix for free.  IDF weights learned on
+the training texts turn it into TF-IDF, which keeps the exact policy
+vocabulary ("parole", "repatriation", "Safe Mobility") that mean pooling
+blurs, at the static backend's speed and still without torch.
+
+>>> embedder = StaticLexicalEmbedder().fit(["Safe Mobility offices", "border security"])  # doctest: +SKIP
+>>> embedder.encode(["Safe Mobility"]).shape  # doctest: +SKIP
+(1, 30778)
+"""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Sequence
+
+import numpy as np
+
+from .base import Embedder, check_texts
+from .static import StaticEmbedder
+
+__all__ = ["StaticLexicalEmbedder"]
+
+
+class StaticLexicalEmbedder(Embedder):
+    """``[dense_weight * static(x), tfidf_subwords(x)]`` as one sparse row per text."""
+
+    name = "static_lex.v1"
+    trainable = True
+
+    def __init__(self, path: str | None = None, max_length: int = 256, dense_weight: float = 1.0,
+                 min_df: int = 2):
+        self.path = path
+        self.max_length = max_length
+        self.dense_weight = dense_weight
+        self.min_df = min_df
+        self._static = StaticEmbedder(path=path, max_length=max_length)
+        self.idf_: np.ndarray | None = None
+
+    def fit(self, texts: Sequence[str]) -> "StaticLexicalEmbedder":
+        texts = check_texts(texts)
+        counts = self._static._model().token_counts(texts)
+        document_frequency = np.bincount(counts.indices, minlength=counts.shape[1]).astype(np.float64)
+        idf = np.log((1.0 + len(texts)) / (1.0 + document_frequency)) + 1.0
+        idf[document_frequency < min(self.min_df, max(len(texts) // 10, 1))] = 0.0  # rare ids: noise
+        self.idf_ = idf.astype(np.float32)
+        return self
+
+    def encode(self, texts: Sequence[str]):
+        from scipy import sparse
+        from sklearn.preprocessing import normalize
+
+        if self.idf_ is None:
+            raise RuntimeError("StaticLexicalEmbedder is not fitted; call fit(texts) first")
+        texts = check_texts(texts)
+        fast = self._static._model()
+        blocks = []
+        for start in range(0, len(texts), 4096):
+            counts = fast.token_counts(texts[start:start + 4096])
+            dense = fast.pool(counts) * np.float32(self.dense_weight)
+            lexical = counts.copy()
+            lexical.data = np.log1p(lexical.data)
+            lexical = normalize(lexical.multiply(self.idf_).tocsr())
+            blocks.append(sparse.hstack([sparse.csr_matrix(dense), lexical], format="csr"))
+        if not blocks:
+            return sparse.csr_matrix((0, fast.dim + len(self.idf_)), dtype=np.float32)
+        return sparse.vstack(blocks, format="csr")
+
+    def spec(self) -> dict[str, Any]:
+        return {"name": self.name, "static": self._static.spec(), "dense_weight": self.dense_weight,
+                "min_df": self.min_df}
+
+    def state(self) -> dict[str, Any]:
+        return {} if self.idf_ is None else {"lexical_idf": self.idf_}
+
+    @classmethod
+    def from_spec(cls, spec, state, *, base_dir=None):
+        static = StaticEmbedder.from_spec(spec.get("static", {}), {}, base_dir=base_dir)
+        embedder = cls(path=str(static.path), max_length=static.max_length,
+                       dense_weight=spec.get("dense_weight", 1.0), min_df=spec.get("min_df", 2))
+        if "lexical_idf" in state:
+            embedder.idf_ = np.asarray(state["lexical_idf"], dtype=np.float32)
+        return embedder
