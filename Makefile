@@ -20,7 +20,7 @@ $(VENV)/.installed: pyproject.toml
 install: $(VENV)/.installed
 
 demo: $(VENV)/.installed
-	$(VENV)/bin/darien-nlp demo seeds
+	$(VENV)/bin/darien-nlp demo seeds --include '*.txt'
 
 test: $(VENV)/.installed
 	$(PY) -m pytest -q

@@ -31,6 +31,8 @@ def _parser() -> argparse.ArgumentParser:
     demo.add_argument("path", nargs="?", default="seeds", help="file or folder of releases (default: seeds)")
     demo.add_argument("--model", default="default", help="model name in models/ or a model folder")
     demo.add_argument("--top", type=int, default=3, help="strongest passages shown per label and document")
+    demo.add_argument("--include", action="append", default=None, metavar="GLOB",
+                      help="only files matching this pattern (repeatable), e.g. --include '*.txt'")
 
     seg = commands.add_parser("segment", help="load a corpus and write its passages as JSON Lines")
     seg.add_argument("path")
@@ -127,7 +129,7 @@ def _classify(args) -> int:
 def _demo(args) -> int:
     from .corpus import load_corpus
 
-    corpus = load_corpus(args.path, on_error="skip")
+    corpus = load_corpus(args.path, on_error="skip", include=args.include)
     try:
         from .api import classify_document, default_model_path
 

@@ -29,6 +29,8 @@ __all__ = ["GoldPassage", "GoldDataError", "CorporaNotFoundError", "load_gold", 
 
 SPLITS = ("train", "dev", "test", "seeds")
 SEEDS_CORPUS = "seeds"
+#: The seed documents are the folder's text files (beside them: annotations, passes, README).
+SEED_FILES = ("*.txt",)
 
 
 class GoldDataError(ValueError):
@@ -119,7 +121,8 @@ def _rebuild(records: list[dict], source: Path, corpus_name: str) -> dict[tuple[
         needed[record["doc_id"]].append(record)
     texts: dict[tuple[str, int, int], str] = {}
     found = set()
-    for document in load_corpus(source, select=set(needed), on_error="skip"):
+    include = SEED_FILES if corpus_name == SEEDS_CORPUS else None
+    for document in load_corpus(source, select=set(needed), on_error="skip", include=include):
         if document.doc_id not in needed:
             continue
         found.add(document.doc_id)

@@ -17,6 +17,7 @@ from __future__ import annotations
 import csv
 import datetime as _dt
 import email.utils
+import fnmatch
 import gzip
 import io
 import json
@@ -25,7 +26,7 @@ import os
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Iterable, Iterator, Mapping
+from typing import Any, Callable, Iterable, Iterator, Mapping, Sequence
 
 from .document import Document
 from .normalise import MARKUPS, normalise
@@ -221,6 +222,7 @@ def load_corpus(
     on_error: str = "raise",
     encoding: str = "utf-8",
     select: Iterable[str] | None = None,
+    include: str | Sequence[str] | None = None,
 ) -> Corpus:
     """Open ``source`` as a stream of normalised documents.
 
@@ -235,6 +237,8 @@ def load_corpus(
     or ``"skip"`` (count bad records in ``corpus.report`` and go on).
     ``select`` (a collection of doc ids) reads only those documents, skipping
     the others before normalisation (fast look-ups by reference).
+    ``include`` (glob patterns such as ``"*.txt"``) limits which files of a
+    folder are read; files it leaves out are not reported as skipped.
 
     >>> corpus = load_corpus([{"id": "x", "text": "<p>Hi &amp; bye.</p>"}], markup="html")
     >>> next(iter(corpus)).text
@@ -255,7 +259,8 @@ def load_corpus(
     options = _Options(markup=markup, text_field=text_field, id_field=id_field,
                        date_field=date_field, title_field=title_field,
                        on_error=on_error, encoding=encoding,
-                       select=frozenset(select) if select is not None else None)
+                       select=frozenset(select) if select is not None else None,
+                       include=(include,) if isinstance(include, str) else (tuple(include) if include else None))
     if isinstance(source, (str, os.PathLike)):
         path = Path(source)
         if not path.exists():
@@ -296,6 +301,7 @@ class _Options:
     on_error: str
     encoding: str
     select: frozenset | None = None
+    include: tuple[str, ...] | None = None
 
 
 def _stem(path: Path) -> str:
@@ -362,6 +368,8 @@ def _read_folder(folder: Path, options: _Options, report: LoadReport) -> Iterato
         relative = path.relative_to(folder)
         if any(part.startswith(".") for part in relative.parts):
             continue  # hidden files (.DS_Store, .git) are not corpus files
+        if options.include is not None and not any(fnmatch.fnmatch(path.name, pattern) for pattern in options.include):
+            continue
         file_format = _format_of(path)
         if file_format is None:
             report.skipped.append(Skip(str(path), None, f"unsupported file type: {path.suffix or 'no suffix'}"))

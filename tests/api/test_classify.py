@@ -89,7 +89,7 @@ def test_thread_safe_and_deterministic(model_dir):
 def test_classify_document(model_dir, seeds_dir):
     from darien_nlp.corpus import load_corpus
 
-    document = next(d for d in load_corpus(seeds_dir) if d.doc_id.startswith("002_"))
+    document = next(d for d in load_corpus(seeds_dir, include="*.txt") if d.doc_id.startswith("002_"))
     result = classify_document(document, model=model_dir)
     assert result.doc_id == document.doc_id
     assert all(document.text[p.start:p.end] == p.text for p, _ in result.passages)

@@ -4,7 +4,7 @@ from darien_nlp.corpus import Document, load_corpus, segment, split_sentences
 
 
 def test_offsets_round_trip_and_ids_are_stable(seeds_dir):
-    for document in load_corpus(seeds_dir):
+    for document in load_corpus(seeds_dir, include="*.txt"):
         passages = segment(document, keep_all=True)
         assert passages, document.doc_id
         for passage in passages:
@@ -15,7 +15,7 @@ def test_offsets_round_trip_and_ids_are_stable(seeds_dir):
 
 def test_seed_boilerplate_is_marked_not_mixed_in(seeds_dir):
     kinds = {}
-    for document in load_corpus(seeds_dir):
+    for document in load_corpus(seeds_dir, include="*.txt"):
         for passage in segment(document, keep_all=True):
             kinds.setdefault(passage.kind, []).append(passage.text)
     assert "An official website of the United States government" not in sum(kinds.values(), [])
@@ -23,12 +23,12 @@ def test_seed_boilerplate_is_marked_not_mixed_in(seeds_dir):
     assert "ORGANIZATIONS IN THIS STORY" in kinds["boilerplate"]
     assert any(text.startswith("Among the officials who traveled") for text in kinds["attendees"])
     assert "Collaborative Measures" in kinds["heading"]
-    content = [p.text for d in load_corpus(seeds_dir) for p in segment(d)]
+    content = [p.text for d in load_corpus(seeds_dir, include="*.txt") for p in segment(d)]
     assert "Collaborative Measures" not in content and "February 16, 2023" not in content
 
 
 def test_list_items_are_passages_with_their_lead_in(seeds_dir):
-    document = next(d for d in load_corpus(seeds_dir) if d.doc_id.startswith("001_"))
+    document = next(d for d in load_corpus(seeds_dir, include="*.txt") if d.doc_id.startswith("001_"))
     items = [p for p in segment(document) if p.kind == "item"]
     assert len(items) == 3
     assert items[1].text == "Open new and flexible lawful pathways to reduce irregular migration."

@@ -7,7 +7,7 @@ from darien_nlp.data import load_gold, read_annotations
 
 def test_every_seed_passage_is_annotated_once(seeds_dir):
     records = read_annotations(seeds_dir / "annotations.jsonl")
-    expected = {(d.doc_id, p.start, p.end, p.text) for d in load_corpus(seeds_dir) for p in segment(d)}
+    expected = {(d.doc_id, p.start, p.end, p.text) for d in load_corpus(seeds_dir, include="*.txt") for p in segment(d)}
     got = {(r["doc_id"], r["start"], r["end"], r["text"]) for r in records}
     assert got == expected
     assert len(records) == len(expected)
