@@ -23,6 +23,14 @@ from .static import StaticEmbedder
 __all__ = ["StaticLexicalEmbedder"]
 
 
+def _l2_rows(matrix):
+    """Scale each row of a CSR matrix to unit L2 norm (scipy only: no scikit-learn import at inference)."""
+    from scipy import sparse
+
+    norms = np.sqrt(np.asarray(matrix.multiply(matrix).sum(axis=1)).ravel())
+    return sparse.diags(1.0 / np.maximum(norms, 1e-12)).astype(np.float32) @ matrix
+
+
 class StaticLexicalEmbedder(Embedder):
     """``[dense_weight * static(x), tfidf_subwords(x)]`` as one sparse row per text."""
 
@@ -49,7 +57,6 @@ class StaticLexicalEmbedder(Embedder):
 
     def encode(self, texts: Sequence[str]):
         from scipy import sparse
-        from sklearn.preprocessing import normalize
 
         if self.idf_ is None:
             raise RuntimeError("StaticLexicalEmbedder is not fitted; call fit(texts) first")
@@ -61,7 +68,7 @@ class StaticLexicalEmbedder(Embedder):
             dense = fast.pool(counts) * np.float32(self.dense_weight)
             lexical = counts.copy()
             lexical.data = np.log1p(lexical.data)
-            lexical = normalize(lexical.multiply(self.idf_).tocsr())
+            lexical = _l2_rows(lexical.multiply(self.idf_).tocsr())
             blocks.append(sparse.hstack([sparse.csr_matrix(dense), lexical], format="csr"))
         if not blocks:
             return sparse.csr_matrix((0, fast.dim + len(self.idf_)), dtype=np.float32)
