@@ -1,0 +1,35 @@
+"""The committed gold data rebuilds from the real corpora with every hash verified."""
+import json
+
+import pytest
+
+from darien_nlp.data import annotations_dir, load_gold, read_annotations
+from darien_nlp.taxonomy import LABELS
+
+pytestmark = pytest.mark.corpora
+
+
+def test_committed_gold_rebuilds_from_the_corpora(corpora):
+    gold = load_gold(corpora)
+    non_seed = [g for g in gold if g.split != "seeds"]
+    assert len(non_seed) >= 2000
+    assert {g.split for g in gold} == {"train", "dev", "test", "seeds"}
+    for label in LABELS:
+        assert sum(label in g.labels for g in non_seed) >= 90, label
+    # Documents never straddle splits.
+    split_of = {}
+    for g in non_seed:
+        assert split_of.setdefault((g.corpus, g.doc_id), g.split) == g.split
+
+
+def test_committed_annotations_carry_no_text():
+    for path in [annotations_dir() / "gold.jsonl", *sorted((annotations_dir() / "passes").glob("*.jsonl"))]:
+        for record in read_annotations(path):
+            assert "text" not in record and len(record["sha256"]) == 64, path
+
+
+def test_splits_cover_every_gold_document():
+    table = json.loads((annotations_dir() / "splits.json").read_text())["documents"]
+    documents = {f"{r['corpus']}|{r['doc_id']}" for r in read_annotations(annotations_dir() / "gold.jsonl")}
+    assert documents <= set(table)
+    assert set(table.values()) <= {"train", "dev", "test"}
