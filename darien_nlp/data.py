@@ -24,7 +24,7 @@ import numpy as np
 from .corpus import load_corpus, text_sha256
 from .taxonomy import LABELS, labels_to_matrix, validate_labels
 
-__all__ = ["GoldPassage", "GoldDataError", "CorporaNotFoundError", "load_gold", "resolve_corpora",
+__all__ = ["GoldPassage", "GoldDataError", "CorporaNotFoundError", "load_gold", "resolve_corpora", "doc_key",
            "annotations_dir", "read_annotations", "gold_fingerprint", "SPLITS"]
 
 SPLITS = ("train", "dev", "test", "seeds")
@@ -55,6 +55,23 @@ class GoldPassage:
     split: str
     annotation_pass: str
     stratum: str | None = None
+
+
+def doc_key(doc_id: str) -> str:
+    """A short, wordless reference to a document: the first 16 hex digits of sha256(doc_id).
+
+    Gold files store this instead of the corpus's own ids (White House ids are title slugs,
+    i.e. corpus words).
+
+    >>> doc_key("articles/2025-02/example")
+    '2891c1bec5f6666b'
+    """
+    return text_sha256(doc_id)[:16]
+
+
+def record_doc(record: dict) -> str:
+    """The document reference of an annotation record: ``doc`` (a key) or ``doc_id``."""
+    return record.get("doc") or doc_key(record["doc_id"])
 
 
 def repo_root() -> Path:
@@ -92,7 +109,9 @@ def read_annotations(path: str | Path) -> list[dict]:
                 record = json.loads(line)
             except json.JSONDecodeError as error:
                 raise GoldDataError(f"{path}:{number}: not valid JSON ({error.msg})") from error
-            missing = {"passage_id", "doc_id", "start", "end", "labels"} - set(record)
+            missing = {"start", "end", "labels"} - set(record)
+            if "doc" not in record and "doc_id" not in record:
+                missing.add("doc")
             if missing:
                 raise GoldDataError(f"{path}:{number}: missing fields {sorted(missing)}")
             try:
@@ -114,20 +133,22 @@ def _seed_records(seeds_dir: Path) -> list[dict]:
     return records
 
 
-def _rebuild(records: list[dict], source: Path, corpus_name: str) -> dict[tuple[str, int, int], str]:
-    """Read the documents the records need from ``source`` and slice their passages out."""
+def _rebuild(records: list[dict], source: Path, corpus_name: str) -> dict[tuple[str, int, int], tuple[str, str]]:
+    """Read the documents the records need from ``source``; return (doc, start, end) -> (doc_id, text)."""
     needed = defaultdict(list)
     for record in records:
-        needed[record["doc_id"]].append(record)
-    texts: dict[tuple[str, int, int], str] = {}
+        needed[record_doc(record)].append(record)
+    texts: dict[tuple[str, int, int], tuple[str, str]] = {}
     found = set()
     include = SEED_FILES if corpus_name == SEEDS_CORPUS else None
-    for document in load_corpus(source, select=set(needed), on_error="skip", include=include):
-        if document.doc_id not in needed:
+    for document in load_corpus(source, select=lambda doc_id: doc_key(doc_id) in needed, on_error="skip",
+                                include=include):
+        key = doc_key(document.doc_id)
+        if key not in needed:
             continue
-        found.add(document.doc_id)
-        for record in needed[document.doc_id]:
-            texts[(document.doc_id, record["start"], record["end"])] = document.text[record["start"]:record["end"]]
+        found.add(key)
+        for record in needed[key]:
+            texts[(key, record["start"], record["end"])] = (document.doc_id, document.text[record["start"]:record["end"]])
     missing = sorted(set(needed) - found)
     if missing:
         raise GoldDataError(
@@ -161,9 +182,10 @@ def load_gold(corpora: str | os.PathLike | None = None, *, splits: Iterable[str]
             raise GoldDataError(f"No gold annotations at {gold_path}")
         split_of = _split_table(folder)
         for record in read_annotations(gold_path):
-            record["split"] = split_of.get(f"{record['corpus']}|{record['doc_id']}")
+            record["split"] = split_of.get(f"{record['corpus']}|{record_doc(record)}") or (
+                split_of.get(f"{record['corpus']}|{record['doc_id']}") if "doc_id" in record else None)
             if record["split"] is None:
-                raise GoldDataError(f"{gold_path}: document {record['doc_id']!r} has no split in splits.json")
+                raise GoldDataError(f"{gold_path}: document {record_doc(record)!r} has no split in splits.json")
             if record["split"] in wanted:
                 records.append(record)
     if include_seeds and "seeds" in wanted:
@@ -171,7 +193,7 @@ def load_gold(corpora: str | os.PathLike | None = None, *, splits: Iterable[str]
     by_corpus = defaultdict(list)
     for record in records:
         by_corpus[record.get("corpus", SEEDS_CORPUS)].append(record)
-    texts: dict[tuple[str, str, int, int], str] = {}
+    texts: dict[tuple[str, str, int, int], tuple[str, str]] = {}
     for corpus_name, group in by_corpus.items():
         if corpus_name == SEEDS_CORPUS:
             source = seeds
@@ -187,16 +209,16 @@ def load_gold(corpora: str | os.PathLike | None = None, *, splits: Iterable[str]
     gold = []
     for record in records:
         corpus_name = record.get("corpus", SEEDS_CORPUS)
-        text = texts[(corpus_name, record["doc_id"], record["start"], record["end"])]
+        doc_id, text = texts[(corpus_name, record_doc(record), record["start"], record["end"])]
         expected = record.get("sha256")
+        passage_id = record.get("passage_id") or f"{doc_id}:{record.get('index', record['start'])}:{text_sha256(text)[:8]}"
         if expected and text_sha256(text) != expected:
             raise GoldDataError(
-                f"Passage {record['passage_id']!r} ({corpus_name}, {record['doc_id']} "
-                f"[{record['start']}:{record['end']}]) no longer matches its sha256: the corpus file "
-                "or the normaliser changed since it was annotated"
+                f"Passage {passage_id!r} ({corpus_name}, {doc_id} [{record['start']}:{record['end']}]) no longer "
+                "matches its sha256: the corpus file or the normaliser changed since it was annotated"
             )
         gold.append(GoldPassage(
-            passage_id=record["passage_id"], corpus=corpus_name, doc_id=record["doc_id"],
+            passage_id=passage_id, corpus=corpus_name, doc_id=doc_id,
             start=record["start"], end=record["end"], text=text, labels=tuple(record["labels"]),
             split=record["split"], annotation_pass=record.get("pass", "unknown"), stratum=record.get("stratum"),
         ))
@@ -233,7 +255,7 @@ def assign_splits(records: Iterable[dict], *, seed: int, fractions=(("train", 0.
 
     documents: dict[str, list[dict]] = defaultdict(list)
     for record in records:
-        documents[f"{record['corpus']}|{record['doc_id']}"].append(record)
+        documents[f"{record['corpus']}|{record_doc(record)}"].append(record)
     totals = {label: sum(label in r["labels"] for rs in documents.values() for r in rs) for label in LABELS}
     total_passages = sum(len(rs) for rs in documents.values())
     keys = sorted(documents)

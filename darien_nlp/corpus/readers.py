@@ -221,7 +221,7 @@ def load_corpus(
     title_field: str | None = None,
     on_error: str = "raise",
     encoding: str = "utf-8",
-    select: Iterable[str] | None = None,
+    select: Iterable[str] | Callable[[str], bool] | None = None,
     include: str | Sequence[str] | None = None,
 ) -> Corpus:
     """Open ``source`` as a stream of normalised documents.
@@ -235,8 +235,9 @@ def load_corpus(
     ``markdown``, ``html``) says how record text is written; ``auto`` decides
     from the file type or field name.  ``on_error`` is ``"raise"`` (default)
     or ``"skip"`` (count bad records in ``corpus.report`` and go on).
-    ``select`` (a collection of doc ids) reads only those documents, skipping
-    the others before normalisation (fast look-ups by reference).
+    ``select`` (a collection of doc ids, or a predicate on the doc id) reads
+    only those documents, skipping the others before normalisation (fast
+    look-ups by reference).
     ``include`` (glob patterns such as ``"*.txt"``) limits which files of a
     folder are read; files it leaves out are not reported as skipped.
 
@@ -259,7 +260,7 @@ def load_corpus(
     options = _Options(markup=markup, text_field=text_field, id_field=id_field,
                        date_field=date_field, title_field=title_field,
                        on_error=on_error, encoding=encoding,
-                       select=frozenset(select) if select is not None else None,
+                       select=None if select is None else (select if callable(select) else frozenset(select).__contains__),
                        include=(include,) if isinstance(include, str) else (tuple(include) if include else None))
     if isinstance(source, (str, os.PathLike)):
         path = Path(source)
@@ -300,7 +301,7 @@ class _Options:
     title_field: str | None
     on_error: str
     encoding: str
-    select: frozenset | None = None
+    select: Callable[[str], bool] | None = None
     include: tuple[str, ...] | None = None
 
 
@@ -376,7 +377,7 @@ def _read_folder(folder: Path, options: _Options, report: LoadReport) -> Iterato
             logger.info("skipping %s: unsupported file type", path)
             continue
         doc_id = str(relative.with_name(_stem(path))).replace(os.sep, "/")
-        if options.select is not None and file_format in ("text", "markdown", "html") and doc_id not in options.select:
+        if options.select is not None and file_format in ("text", "markdown", "html") and not options.select(doc_id):
             continue
         yield from _read_file(path, file_format, options, report, doc_id)
 
@@ -546,7 +547,7 @@ def _record_document(record: Mapping[str, Any], source: str, location: str, defa
     id_field = _pick(record, options.id_field, _ID_FIELDS)
     doc_id = record.get(id_field) if id_field else None
     doc_id = str(doc_id) if doc_id not in (None, "") else default_id
-    if options.select is not None and doc_id not in options.select:
+    if options.select is not None and not options.select(doc_id):
         return None
     text_field = _pick(record, options.text_field, _TEXT_FIELDS)
     if text_field is None or text_field not in record:

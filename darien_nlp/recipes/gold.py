@@ -19,8 +19,13 @@ def agreement(first: list[dict], second: list[dict]) -> dict:
     """Cohen's kappa per label, exact-match rate, and counts on the passages both passes labelled."""
     from ..evaluate import cohen_kappa
 
-    a = {(r.get("corpus", "seeds"), r["passage_id"]): set(r["labels"]) for r in first}
-    b = {(r.get("corpus", "seeds"), r["passage_id"]): set(r["labels"]) for r in second}
+    from ..data import record_doc
+
+    def key(r):
+        return (r.get("corpus", "seeds"), record_doc(r), r["start"], r["end"])
+
+    a = {key(r): set(r["labels"]) for r in first}
+    b = {key(r): set(r["labels"]) for r in second}
     shared = sorted(set(a) & set(b))
     result = {"n": len(shared), "exact_match": float(np.mean([a[k] == b[k] for k in shared])) if shared else None,
               "kappa": {}, "positives": {}}

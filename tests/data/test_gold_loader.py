@@ -105,8 +105,10 @@ def test_assign_splits_keeps_documents_whole_and_stratifies():
         label = ["environment"] if d % 6 == 0 else (["enforcement"] if d % 2 else [])
         for p in range(3):
             records.append({"corpus": "c", "doc_id": f"d{d}", "passage_id": f"d{d}:{p}", "labels": label})
+    from darien_nlp.data import doc_key
+
     table = assign_splits(records, seed=1)
-    assert set(table) == {f"c|d{d}" for d in range(60)}
-    test_env = sum(1 for d in range(0, 60, 6) if table[f"c|d{d}"] == "test")
+    assert set(table) == {f"c|{doc_key(f'd{d}')}" for d in range(60)}
+    test_env = sum(1 for d in range(0, 60, 6) if table[f"c|{doc_key(f'd{d}')}"] == "test")
     assert test_env >= 2  # a share of the rare label reaches test
     assert table == assign_splits(records, seed=1)

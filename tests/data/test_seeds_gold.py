@@ -30,7 +30,7 @@ def test_two_independent_passes_cover_every_seed_passage(seeds_dir):
     coverage = {passage_id: 0 for passage_id in gold}
     for path in sorted((seeds_dir / "passes").glob("*.jsonl")):
         records = [json.loads(line) for line in path.read_text().splitlines()]
-        assert {r["pass"] for r in records} == {path.stem}
+        assert {r["pass"] for r in records} <= {path.stem}
         for record in records:
             coverage[record["passage_id"]] += 1
     assert min(coverage.values()) >= 2
