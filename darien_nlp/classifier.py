@@ -22,6 +22,7 @@ from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.exceptions import NotFittedError
 
 from .embed import BACKENDS, make_embedder, resolve_backend
+from .embed.base import check_texts
 from .taxonomy import LABELS, labels_to_matrix
 
 __all__ = ["PolicyClassifier", "NotFittedError"]
@@ -54,13 +55,7 @@ def _as_label_matrix(Y) -> np.ndarray:
 
 
 def _check_X(X) -> list[str]:
-    if isinstance(X, (str, bytes)):
-        raise TypeError("X must be a list of strings, not a single string; wrap it in a list")
-    texts = list(X)
-    for position, text in enumerate(texts):
-        if not isinstance(text, str):
-            raise TypeError(f"X[{position}] is a {type(text).__name__}, not a str")
-    return texts
+    return check_texts(X, name="X")
 
 
 def _sigmoid(z):

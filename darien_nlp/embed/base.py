@@ -6,14 +6,14 @@ from typing import Any, Sequence
 __all__ = ["Embedder", "check_texts"]
 
 
-def check_texts(texts: Sequence[str]) -> list[str]:
-    """Return ``texts`` as a list of str, or raise naming the first bad item."""
+def check_texts(texts: Sequence[str], *, name: str = "texts") -> list[str]:
+    """Return ``texts`` as a list of str, or raise naming the argument and the first bad item."""
     if isinstance(texts, (str, bytes)):
-        raise TypeError("encode() needs a list of strings, not a single string")
+        raise TypeError(f"{name} must be a list of strings, not a single string; wrap it in a list")
     out = list(texts)
     for position, text in enumerate(out):
         if not isinstance(text, str):
-            raise TypeError(f"item {position} is a {type(text).__name__}, not a str")
+            raise TypeError(f"{name}[{position}] is a {type(text).__name__}, not a str")
     return out
 
 
