@@ -25,7 +25,7 @@ from .corpus import load_corpus, text_sha256
 from .taxonomy import LABELS, labels_to_matrix, validate_labels
 
 __all__ = ["GoldPassage", "GoldDataError", "CorporaNotFoundError", "load_gold", "resolve_corpora", "doc_key",
-           "annotations_dir", "read_annotations", "gold_fingerprint", "SPLITS"]
+           "annotations_dir", "read_annotations", "gold_fingerprint", "merge_passes", "SPLITS"]
 
 SPLITS = ("train", "dev", "test", "seeds")
 SEEDS_CORPUS = "seeds"
@@ -120,6 +120,43 @@ def read_annotations(path: str | Path) -> list[dict]:
                 raise GoldDataError(str(error)) from error
             records.append(record)
     return records
+
+
+def merge_passes(passes: dict[str, Iterable[dict]], *, lead: str = "c") -> tuple[list[dict], list[dict]]:
+    """Join independent annotation passes into final labels; return ``(merged, unresolved)``.
+
+    Per passage (matched on corpus, document, offsets): one pass -> its labels; passes that
+    agree -> their labels (``"a+c agree"``, ``"a=b=c"``); three or more that differ -> the
+    label-wise majority (``"majority(a,b,c)"``); two that differ -> the ``lead`` pass where it
+    is one of them (``"adjudicated by c"``), else the passage is *unresolved* and returned in
+    the second list (with every pass's labels under ``votes``) for a further blind pass.
+    """
+    votes: dict[tuple, dict[str, dict]] = {}
+    for name in sorted(passes):
+        for record in passes[name]:
+            key = (record.get("corpus", SEEDS_CORPUS), record_doc(record), record["start"], record["end"])
+            if name in votes.setdefault(key, {}):
+                raise GoldDataError(f"pass {name!r} labels passage {key} twice")
+            votes[key][name] = record
+    merged, unresolved = [], []
+    for key, by_pass in votes.items():
+        names = sorted(by_pass)
+        sets = {name: set(by_pass[name]["labels"]) for name in names}
+        base = {k: v for k, v in by_pass[names[0]].items() if k not in ("labels", "pass")}
+        if len(names) == 1:
+            labels, how = sets[names[0]], names[0]
+        elif all(sets[name] == sets[names[0]] for name in names):
+            labels, how = sets[names[0]], ("+".join(names) + " agree") if len(names) == 2 else "=".join(names)
+        elif len(names) >= 3:
+            labels = {label for label in LABELS if 2 * sum(label in s for s in sets.values()) > len(names)}
+            how = f"majority({','.join(names)})"
+        elif lead in names:
+            labels, how = sets[lead], f"adjudicated by {lead}"
+        else:
+            unresolved.append({**base, "votes": {name: sorted(sets[name], key=LABELS.index) for name in names}})
+            continue
+        merged.append({**base, "labels": [label for label in LABELS if label in labels], "pass": how})
+    return merged, unresolved
 
 
 def _seed_records(seeds_dir: Path) -> list[dict]:

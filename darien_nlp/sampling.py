@@ -30,7 +30,7 @@ from typing import Iterator
 
 from .corpus import load_corpus, segment
 
-__all__ = ["DEFAULT_SIZES", "CORPUS_FILES", "draw_annotation_sample", "migration_subset_ids"]
+__all__ = ["DEFAULT_SIZES", "ROUND2_SIZES", "CORPUS_FILES", "draw_annotation_sample", "migration_subset_ids"]
 
 CORPUS_FILES = {
     "wh": "wh-briefings-2021-2026.jsonl.gz",
@@ -45,6 +45,15 @@ DEFAULT_SIZES = {
     "state_hard_negative": 100,
     "state_random": 50,
 }
+# Round 2 (seed 29) searches out the labels round 1 left short -- ``development``,
+# ``environment`` and ``humanitarian`` -- in migration context, and skips every
+# passage round 1 already drew (``exclude``).
+ROUND2_SIZES = {
+    "development_terms": 250,
+    "environment_terms_r2": 300,
+    "humanitarian_terms": 150,
+    "state_migration_terms_r2": 100,
+}
 _MIGRATION = re.compile(
     r"migra|migrant|refugee|asylum|displaced|displacement|dari[eé]n|smuggl|parole|deport|"
     r"safe mobility|los angeles declaration|root causes|repatriat|border security|"
@@ -54,6 +63,23 @@ _MIGRATION = re.compile(
 _ENVIRONMENT = re.compile(
     r"rainforest|ecosystem|deforest|conservation|environmental|jungle|climate|biodivers|"
     r"pollut|drought|natural disaster|hurricane|wildlife|forest",
+    re.IGNORECASE,
+)
+_ENVIRONMENT_WIDE = re.compile(
+    r"rainforest|ecosystem|deforest|conservation|environment(?!al protection agency)|jungle|biodivers|pollut|"
+    r"national park|protected area|climate|drought|natural disaster|hurricane|flood|wildlife|waste|contaminat|"
+    r"river|forest|sustainab|water",
+    re.IGNORECASE,
+)
+_DEVELOPMENT = re.compile(
+    r"root cause|economic opportunit|investment|invest|jobs|employment|poverty|integration|integrate|host communit|"
+    r"border communit|private sector|partnership for central america|economic development|livelihood|"
+    r"financial institution|development bank|drivers|economic growth|education|socio-?economic",
+    re.IGNORECASE,
+)
+_HUMANITARIAN = re.compile(
+    r"humanitarian|vulnerable|shelter|protection|human rights|perish|died|deaths|unaccompanied|children|"
+    r"health care|medical|food|dignity|exploit|abuse|victim",
     re.IGNORECASE,
 )
 _LABEL_VOCABULARY = re.compile(
@@ -93,11 +119,21 @@ def _candidates(corpora_dir: Path, subset: set[str]) -> Iterator[tuple[str, str,
                     strata.append("state_migration_terms")
                 if key == "state":
                     strata.append("state_random")
+                in_context = has_migration or doc_migration >= 3
+                if in_context and _DEVELOPMENT.search(passage.text):
+                    strata.append("development_terms")
+                if in_context and _ENVIRONMENT_WIDE.search(passage.text):
+                    strata.append("environment_terms_r2")
+                if has_migration and _HUMANITARIAN.search(passage.text):
+                    strata.append("humanitarian_terms")
+                if key == "state" and has_migration:
+                    strata.append("state_migration_terms_r2")
                 for stratum in strata:
                     yield stratum, file_name, document, passage
 
 
-def draw_annotation_sample(corpora_dir: str | Path, *, seed: int = 13, sizes: dict[str, int] | None = None) -> list[dict]:
+def draw_annotation_sample(corpora_dir: str | Path, *, seed: int = 13, sizes: dict[str, int] | None = None,
+                           exclude: set[tuple[str, str, int, int]] | None = None) -> list[dict]:
     """Sample passages per stratum; return reference records (no labels) in a shuffled order.
 
     Each record holds ``passage_id``, ``corpus``, ``doc_id``, ``start``,
@@ -105,8 +141,14 @@ def draw_annotation_sample(corpora_dir: str | Path, *, seed: int = 13, sizes: di
     committed), ``text``, ``title``, ``lead`` and ``context`` (the previous
     passage).  A passage drawn by two strata is kept once, under the first.
     Reservoir sampling with a seeded ``random.Random`` keeps memory bounded
-    and the draw reproducible.
+    and the draw reproducible.  ``exclude`` holds ``(corpus, doc_key, start,
+    end)`` of passages drawn before (:func:`darien_nlp.data.doc_key`), so a
+    later round never draws them again: round 2 is
+    ``draw_annotation_sample(corpora, seed=29, sizes=ROUND2_SIZES, exclude=round_1)``.
     """
+    from .data import doc_key
+
+    exclude = exclude or set()
     sizes = dict(DEFAULT_SIZES if sizes is None else sizes)
     rng = random.Random(seed)
     reservoirs: dict[str, list] = {name: [] for name in sizes}
@@ -115,6 +157,8 @@ def draw_annotation_sample(corpora_dir: str | Path, *, seed: int = 13, sizes: di
     previous: dict[tuple[str, int], str] = {}
     for stratum, file_name, document, passage in _candidates(Path(corpora_dir), subset):
         if stratum not in sizes:
+            continue
+        if (file_name, doc_key(document.doc_id), passage.start, passage.end) in exclude:
             continue
         seen[stratum] += 1
         record = (file_name, document, passage)

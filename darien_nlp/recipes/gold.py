@@ -52,6 +52,8 @@ def run(context: RunContext) -> dict:
     config = context.config
     folder = context.path(config["data"]["annotations"])
     seed = config["experiment"]["seed"]
+    if config["gold"]["merge_passes"]:
+        _write_merged(folder, lead=config["gold"]["lead"])
     gold_records = _read(folder / "gold.jsonl")
     if config["splits"]["rebuild"]:
         table = assign_splits(gold_records, seed=seed)
@@ -98,6 +100,25 @@ def run(context: RunContext) -> dict:
         (context.root / "seeds" / "README.md").write_text(_seeds_card(gold, seed_pairs))
     print(card)
     return figures
+
+
+def _write_merged(folder: Path, *, lead: str) -> None:
+    """Rebuild ``gold.jsonl`` from ``passes/*.jsonl`` (:func:`darien_nlp.data.merge_passes`)."""
+    from ..data import GoldDataError, merge_passes, record_doc
+
+    passes = {path.stem: _read(path) for path in sorted((folder / "passes").glob("*.jsonl"))}
+    merged, unresolved = merge_passes(passes, lead=lead)
+    if unresolved:
+        first = unresolved[0]
+        raise GoldDataError(
+            f"{len(unresolved)} passages carry two passes that disagree and no pass {lead!r} to settle them "
+            f"(first: {first['corpus']} doc {record_doc(first)} {first['start']}-{first['end']}, votes {first['votes']}); "
+            f"label them blind in passes/{lead}.jsonl")
+    merged.sort(key=lambda r: (r["corpus"], record_doc(r), r["start"], r["end"]))
+    with open(folder / "gold.jsonl", "w", encoding="utf-8") as handle:
+        for record in merged:
+            handle.write(json.dumps(record, ensure_ascii=False) + "\n")
+    logger.info("gold.jsonl: %d passages merged from passes %s", len(merged), ", ".join(passes))
 
 
 def _agreement_section(pairs) -> list[str]:
@@ -186,6 +207,7 @@ def _card(config, f) -> str:
 
 RECIPE = Recipe(
     schema={"data": {"corpora": "", "annotations": "experiments/annotations"},
+            "gold": {"merge_passes": True, "lead": "c"},
             "splits": {"rebuild": False}, "output": {"write_card": True}},
     run=run,
 )

@@ -35,3 +35,18 @@ def test_splits_cover_every_gold_document():
     documents = {f"{r['corpus']}|{record_doc(r)}" for r in read_annotations(annotations_dir() / "gold.jsonl")}
     assert documents <= set(table)
     assert set(table.values()) <= {"train", "dev", "test"}
+
+
+def test_committed_gold_is_the_merge_of_the_committed_passes():
+    from darien_nlp.data import merge_passes, record_doc
+
+    folder = annotations_dir()
+    passes = {path.stem: read_annotations(path) for path in sorted((folder / "passes").glob("*.jsonl"))}
+    merged, unresolved = merge_passes(passes)
+    assert unresolved == []
+
+    def key(r):
+        return (r["corpus"], record_doc(r), r["start"], r["end"])
+
+    committed = {key(r): (r["labels"], r["pass"]) for r in read_annotations(folder / "gold.jsonl")}
+    assert committed == {key(r): (r["labels"], r["pass"]) for r in merged}
