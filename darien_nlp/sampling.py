@@ -30,7 +30,7 @@ from typing import Iterator
 
 from .corpus import load_corpus, segment
 
-__all__ = ["DEFAULT_SIZES", "ROUND2_SIZES", "CORPUS_FILES", "draw_annotation_sample", "migration_subset_ids"]
+__all__ = ["DEFAULT_SIZES", "ROUND2_SIZES", "ROUND3_SIZES", "CORPUS_FILES", "draw_annotation_sample", "migration_subset_ids"]
 
 CORPUS_FILES = {
     "wh": "wh-briefings-2021-2026.jsonl.gz",
@@ -54,6 +54,13 @@ ROUND2_SIZES = {
     "humanitarian_terms": 150,
     "state_migration_terms_r2": 100,
 }
+# Round 3 (seed 31) raises the share of labelled passages: passages that name migration at
+# least twice, and environmental passages of pages that speak of migration at length.
+ROUND3_SIZES = {
+    "wh_migration_dense": 700,
+    "state_migration_dense": 250,
+    "environment_in_migration_pages": 250,
+}
 _MIGRATION = re.compile(
     r"migra|migrant|refugee|asylum|displaced|displacement|dari[eé]n|smuggl|parole|deport|"
     r"safe mobility|los angeles declaration|root causes|repatriat|border security|"
@@ -69,6 +76,12 @@ _ENVIRONMENT_WIDE = re.compile(
     r"rainforest|ecosystem|deforest|conservation|environment(?!al protection agency)|jungle|biodivers|pollut|"
     r"national park|protected area|climate|drought|natural disaster|hurricane|flood|wildlife|waste|contaminat|"
     r"river|forest|sustainab|water",
+    re.IGNORECASE,
+)
+_ENVIRONMENT_STRONG = re.compile(
+    r"rainforest|ecosystem|deforest|conservation|environmental|jungle|biodivers|pollut|national park|protected area|"
+    r"climate change|climate-related|climate impacts|climate crisis|drought|natural disaster|extreme weather|wildlife|"
+    r"sea level|climate migration|climate-induced|desertification|land degradation",
     re.IGNORECASE,
 )
 _DEVELOPMENT = re.compile(
@@ -128,6 +141,10 @@ def _candidates(corpora_dir: Path, subset: set[str]) -> Iterator[tuple[str, str,
                     strata.append("humanitarian_terms")
                 if key == "state" and has_migration:
                     strata.append("state_migration_terms_r2")
+                if len(_MIGRATION.findall(passage.text)) >= 2:
+                    strata.append(f"{key}_migration_dense")
+                if doc_migration >= 10 and _ENVIRONMENT_STRONG.search(passage.text):
+                    strata.append("environment_in_migration_pages")
                 for stratum in strata:
                     yield stratum, file_name, document, passage
 
