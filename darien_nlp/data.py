@@ -286,7 +286,8 @@ def assign_splits(records: Iterable[dict], *, seed: int, fractions=(("train", 0.
 
     Documents are taken rarest-label first (ties broken by a seeded shuffle); each goes to the
     split furthest below its target share of that document's rarest label (or, for documents
-    without labels, of passages).  Returns ``{"corpus|doc_id": split}``.
+    without labels, of passages).  A label too rare for ``min_test_positives`` at the test
+    fraction gets a larger test share (at most half).  Returns ``{"corpus|doc_id": split}``.
     """
     import random
 
@@ -304,13 +305,24 @@ def assign_splits(records: Iterable[dict], *, seed: int, fractions=(("train", 0.
 
     order = sorted(keys, key=lambda key: (totals[rarest(key)] if rarest(key) else 10**9))
     names = [name for name, _ in fractions]
+    base = dict(fractions)
+
+    def shares(label) -> dict[str, float]:
+        """Target shares for a label: test gets enough for ``min_test_positives`` (with a 10 % margin, at most half)."""
+        if "test" not in base or not totals[label]:
+            return base
+        test = min(0.5, max(base["test"], 1.1 * min_test_positives / totals[label]))
+        rest = (1.0 - test) / max(1.0 - base["test"], 1e-9)
+        return {name: (test if name == "test" else share * rest) for name, share in base.items()}
+
+    label_shares = {label: shares(label) for label in LABELS}
     counts = {name: defaultdict(int) for name in names}
     sizes = {name: 0 for name in names}
     assignment = {}
     for key in order:
         label = rarest(key)
         if label is not None:
-            deficit = {name: share * totals[label] - counts[name][label] for name, share in fractions}
+            deficit = {name: label_shares[label][name] * totals[label] - counts[name][label] for name in names}
         else:
             deficit = {name: share * total_passages - sizes[name] for name, share in fractions}
         split = max(names, key=lambda name: (deficit[name], -names.index(name)))

@@ -30,7 +30,7 @@ from typing import Iterator
 
 from .corpus import load_corpus, segment
 
-__all__ = ["DEFAULT_SIZES", "ROUND2_SIZES", "ROUND3_SIZES", "CORPUS_FILES", "draw_annotation_sample", "migration_subset_ids"]
+__all__ = ["DEFAULT_SIZES", "ROUND2_SIZES", "ROUND3_SIZES", "ROUND4_SIZES", "CORPUS_FILES", "draw_annotation_sample", "migration_subset_ids"]
 
 CORPUS_FILES = {
     "wh": "wh-briefings-2021-2026.jsonl.gz",
@@ -61,6 +61,13 @@ ROUND3_SIZES = {
     "state_migration_dense": 250,
     "environment_in_migration_pages": 250,
 }
+# Round 4 (seed 37) takes what is left of the pages that frame climate and migration together
+# (by title and text) and every passage naming the Darién: the last places ``environment`` lives.
+ROUND4_SIZES = {
+    "climate_migration_pages": 200,
+    "darien_passages": 150,
+}
+_CLIMATE_TITLE = re.compile(r"climate|environment|conservation|forest|ecosystem|biodivers", re.IGNORECASE)
 _MIGRATION = re.compile(
     r"migra|migrant|refugee|asylum|displaced|displacement|dari[eé]n|smuggl|parole|deport|"
     r"safe mobility|los angeles declaration|root causes|repatriat|border security|"
@@ -145,6 +152,10 @@ def _candidates(corpora_dir: Path, subset: set[str]) -> Iterator[tuple[str, str,
                     strata.append(f"{key}_migration_dense")
                 if doc_migration >= 10 and _ENVIRONMENT_STRONG.search(passage.text):
                     strata.append("environment_in_migration_pages")
+                if doc_migration >= 10 and _CLIMATE_TITLE.search(document.title or ""):
+                    strata.append("climate_migration_pages")
+                if re.search(r"dari[eé]n", passage.text, re.IGNORECASE):
+                    strata.append("darien_passages")
                 for stratum in strata:
                     yield stratum, file_name, document, passage
 

@@ -100,7 +100,9 @@ def run(context: RunContext) -> dict[str, Any]:
     model = _model(config, context)
     cache_before = _cache_files(model.cache_dir)
     months = table.month_array()
-    model.fit(table.texts, strata=months)
+    excluded = set(config["data"]["fit_exclude_sources"])
+    fit_mask = [source not in excluded for source in table.sources] if excluded else None
+    model.fit(table.texts, strata=months, fit_mask=fit_mask)
     embedded_from_cache = bool(cache_before) and _cache_files(model.cache_dir) == cache_before
     lap("embed_and_fit")
     info = [dict(entry) for entry in model.topic_info_]
@@ -137,7 +139,8 @@ def run(context: RunContext) -> dict[str, Any]:
     metrics = {
         "source": str(source), **table.summary(),
         "unique_passages": model.n_unique_passages_, "duplicate_passages": model.n_duplicate_passages_,
-        "fit_passages": int(len(model.fit_index_)), "boilerplate_passages_skipped": model.boilerplate_passages_skipped_,
+        "fit_passages": int(len(model.fit_index_)), "fit_eligible_passages": model.n_fit_eligible_,
+        "fit_excluded_sources": sorted(excluded), "boilerplate_passages_skipped": model.boilerplate_passages_skipped_,
         "undated_passages": int(over_time.attrs["undated_passages"]),
         "topics": topics_found, "outlier_share_before": round(model.outlier_share_["before"], 4),
         "outlier_share_after": round(model.outlier_share_["after"], 4),
@@ -214,7 +217,9 @@ def _report(config, metrics, info, label_table, names) -> str:
              f"({metrics['duplicate_documents']} duplicates removed, {metrics['undated_documents']} undated), "
              f"{metrics['passages']:,} passages ({metrics['duplicate_passages']:,} repeated texts)",
              f"- model: {config['model']['reducer']} + {config['model']['clusterer']} + "
-             f"{', '.join(config['model']['representation'])}, fitted on {metrics['fit_passages']:,} passages; "
+             f"{', '.join(config['model']['representation'])}, fitted on {metrics['fit_passages']:,} passages"
+             + (f" drawn from {metrics['fit_eligible_passages']:,} outside {', '.join(metrics['fit_excluded_sources'])} "
+                "(those are assigned, not fitted on)" if metrics["fit_excluded_sources"] else "") + "; "
              f"**{metrics['topics']} topics**",
              f"- outliers (topic -1): **{metrics['outlier_share_before']:.1%}** of passages before reassignment, "
              f"**{metrics['outlier_share_after']:.1%}** after",
@@ -243,7 +248,8 @@ def _report(config, metrics, info, label_table, names) -> str:
 
 RECIPE = Recipe(
     schema={
-        "data": {"corpora": "", "source": "wh-migration-americas-md", "max_chars": 600, "min_chars": 0, "limit_documents": 0},
+        "data": {"corpora": "", "source": "wh-migration-americas-md", "max_chars": 600, "min_chars": 0, "limit_documents": 0,
+                 "fit_exclude_sources": []},
         "model": {"embedder": "static", "reducer": "umap", "n_components": 5, "n_neighbors": 15,
                   "clusterer": "hdbscan", "min_cluster_size": 15, "n_clusters": 0,
                   "representation": ["keybert"], "top_n_words": 10, "ngram_range": [1, 2], "min_df": 1, "max_df": 1.0,
@@ -254,7 +260,7 @@ RECIPE = Recipe(
                    "representatives": 3},
     },
     run=run,
-    choices={"model.embedder": ("static", "minilm"), "model.reducer": ("umap", "pca"),
+    choices={"model.embedder": ("static", "minilm", "lsa"), "model.reducer": ("umap", "pca"),
              "model.clusterer": ("hdbscan", "kmeans"), "model.representation": ("keybert", "mmr", "ctfidf"),
              "model.seed_topics": ("none", "taxonomy")},
 )

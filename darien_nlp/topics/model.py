@@ -33,7 +33,7 @@ __all__ = ["TopicModel", "NotFittedError", "stratified_sample"]
 
 logger = logging.getLogger(__name__)
 
-_TOPIC_BACKENDS = ("static", "static.v1", "minilm", "minilm.v1")
+_TOPIC_BACKENDS = ("static", "static.v1", "minilm", "minilm.v1", "lsa", "lsa.v1")
 
 
 def stratified_sample(strata: Sequence[Any], size: int, *, random_state: int = 0) -> np.ndarray:
@@ -75,7 +75,9 @@ class TopicModel(BaseEstimator):
 
     Parameters (keyword-only, stored as given; validated in ``fit``):
 
-    embedder : ``"static"`` (default, ~10k passages/s, no torch) or ``"minilm"``.
+    embedder : ``"static"`` (default, ~10k passages/s, no torch), ``"minilm"``, or ``"lsa"`` (TF-IDF + SVD
+        fitted on the fit sample's content words: groups passages by subject, not by style; see
+        :mod:`darien_nlp.topics.lsa`). ``embedder_options`` go to the backend.
     reducer : ``"umap"`` (fixed ``random_state``) or ``"pca"`` (fast, for whole corpora).
     n_components : dimensions the reducer keeps.
     clusterer : ``"hdbscan"`` (finds the number of topics and outliers) or ``"kmeans"`` (``n_clusters``).
@@ -200,11 +202,14 @@ class TopicModel(BaseEstimator):
 
     # -- fitting ------------------------------------------------------------------------------
     def fit(self, passages: Sequence[Any], *, embeddings: np.ndarray | None = None,
-            strata: Sequence[Any] | None = None) -> "TopicModel":
+            strata: Sequence[Any] | None = None, fit_mask: Sequence[bool] | None = None) -> "TopicModel":
         """Discover topics in ``passages`` (strings or ``Passage`` objects) and assign each one.
 
         ``embeddings`` (one row per passage) skips encoding; ``strata`` (one key per
-        passage, e.g. its month) stratifies the fit sample on large inputs.
+        passage, e.g. its month) stratifies the fit sample on large inputs; ``fit_mask``
+        (one bool per passage) says which passages may be drawn into the fit sample --
+        e.g. leave press-briefing transcripts out, so that topics and their names come from
+        written releases -- while every passage is still assigned to its nearest topic.
         """
         from .vectorizer import content_words
 
@@ -229,22 +234,28 @@ class TopicModel(BaseEstimator):
                 f"{self.min_cluster_size} (twice the minimum topic size); got {len(unique_texts)} "
                 f"({len(texts)} passages, {self.n_duplicate_passages_} duplicates). Add documents or lower "
                 "min_cluster_size.")
-        self.embedder_ = self._make_embedder()
         if embeddings is not None:
             embeddings = np.asarray(embeddings, dtype=np.float32)
             if embeddings.ndim != 2 or embeddings.shape[0] != len(texts):
                 raise ValueError(f"embeddings must have one row per passage ({len(texts)}); "
                                  f"got shape {embeddings.shape}")
-            unique_embeddings = embeddings[first_index]
-        else:
-            from .embeddings import cached_embeddings
-
-            unique_embeddings = cached_embeddings(unique_texts, self.embedder_, cache_dir=self.cache_dir,
-                                                  batch_size=self.batch_size, progress=self.progress)
         unique_strata = np.asarray(strata, dtype=object)[first_index].astype(str) if strata is not None else \
             np.zeros(len(unique_texts), dtype=str)
+        eligible = np.arange(len(unique_texts))
+        if fit_mask is not None:
+            mask = np.asarray(fit_mask, dtype=bool)
+            if mask.shape != (len(texts),):
+                raise ValueError(f"fit_mask has {mask.size} items but there are {len(texts)} passages")
+            unique_mask = np.zeros(len(unique_texts), dtype=bool)
+            np.logical_or.at(unique_mask, inverse, mask)
+            eligible = np.flatnonzero(unique_mask)
+            if eligible.size < needed:
+                raise ValueError(f"fit_mask leaves {eligible.size} unique passages to fit on; TopicModel.fit needs "
+                                 f"at least {needed} (min_cluster_size={self.min_cluster_size}).")
+        self.n_fit_eligible_ = int(eligible.size)
         # Draw a little more than needed: passages with no content words are dropped below.
-        candidates = stratified_sample(unique_strata, self.max_fit_passages, random_state=self.random_state)
+        candidates = eligible[stratified_sample(unique_strata[eligible], self.max_fit_passages,
+                                                random_state=self.random_state)]
         keep = [i for i in candidates if content_words(unique_texts[i], stop_phrases=self.stop_phrases,
                                                        extra_stop_words=self.extra_stop_words)]
         if not keep:
@@ -257,6 +268,16 @@ class TopicModel(BaseEstimator):
                              "are not boilerplate.")
         self.boilerplate_passages_skipped_ = len(candidates) - len(keep)
         sample = np.asarray(keep, dtype=np.int64)
+        self.embedder_ = self._make_embedder()
+        if getattr(self.embedder_, "trainable", False):  # e.g. lsa.v1: learns its vocabulary on the fit sample
+            self.embedder_.fit([unique_texts[i] for i in sample])
+        if embeddings is not None:
+            unique_embeddings = embeddings[first_index]
+        else:
+            from .embeddings import cached_embeddings
+
+            unique_embeddings = cached_embeddings(unique_texts, self.embedder_, cache_dir=self.cache_dir,
+                                                  batch_size=self.batch_size, progress=self.progress)
         self.bertopic_ = self._build_bertopic()
         logger.info("topics: fitting BERTopic on %d of %d unique passages", len(sample), len(unique_texts))
         cluster_labels, _ = self.bertopic_.fit_transform([unique_texts[i] for i in sample],
@@ -284,6 +305,12 @@ class TopicModel(BaseEstimator):
         return self.fit(passages, **kwargs).topics_
 
     def _make_embedder(self):
+        if self.embedder in ("lsa", "lsa.v1"):
+            from .lsa import LsaEmbedder
+
+            options = {"stop_phrases": self.stop_phrases, "extra_stop_words": tuple(self.extra_stop_words),
+                       "random_state": self.random_state, **(self.embedder_options or {})}
+            return LsaEmbedder(**options)
         from ..embed import make_embedder
 
         return make_embedder(self.embedder, **(self.embedder_options or {}))

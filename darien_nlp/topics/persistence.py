@@ -41,6 +41,7 @@ class TopicModelLayout:
     assignments: str = "assignments.safetensors"
     bertopic: str = "bertopic"
     card: str = "README.md"
+    embedder_state: str = "embedder.safetensors"   # only for embedders fitted on the corpus (lsa.v1)
 
     def required(self) -> tuple[str, ...]:
         """Files that must exist (the manifest is checked separately)."""
@@ -107,6 +108,10 @@ def save_topic_model(model, path: str | os.PathLike, *, metadata: dict[str, Any]
         "boilerplate_passages_skipped": model.boilerplate_passages_skipped_,
         **metadata,
     }
+    (folder / layout.embedder_state).unlink(missing_ok=True)
+    state = model.embedder_.state()
+    if state:
+        save_arrays(folder, layout.embedder_state, {name: np.asarray(array) for name, array in state.items()})
     write_json(folder, layout.config, config)
     (folder / layout.card).write_text(_card(model, config), encoding="utf-8")
     write_manifest(folder)
@@ -132,13 +137,20 @@ def load_topic_model(cls, path: str | os.PathLike):
         raise ModelIntegrityError(f"{folder / layout.config}: unknown format {config.get('format')!r}; "
                                   f"expected {FORMAT!r}")
     spec = config["embedder"]
-    if spec.get("name") not in BACKENDS:
+    from .lsa import LsaEmbedder
+
+    backends = {**BACKENDS, LsaEmbedder.name: LsaEmbedder}
+    if spec.get("name") not in backends:
         raise ModelIntegrityError(f"{folder / layout.config}: unknown embedder {spec.get('name')!r}")
     params = dict(config["params"])
     params["ngram_range"] = tuple(params["ngram_range"])
     params["extra_stop_words"] = tuple(params["extra_stop_words"])
     model = cls(**params)
-    model.embedder_ = BACKENDS[spec["name"]].from_spec(spec, {}, base_dir=folder)
+    state = load_arrays(folder, layout.embedder_state) if (folder / layout.embedder_state).is_file() else {}
+    try:
+        model.embedder_ = backends[spec["name"]].from_spec(spec, state, base_dir=folder)
+    except (KeyError, ValueError) as error:
+        raise ModelIntegrityError(f"{folder}: the {spec['name']} embedder cannot be rebuilt ({error})") from error
     if embedder_fingerprint(model.embedder_) != config.get("embedder_fingerprint"):
         logger.warning("%s was fitted with a different version of the %s embedding model; transform may "
                        "not reproduce its assignments", folder, spec.get("name"))

@@ -56,6 +56,11 @@ _TRANSCRIPT_WORDS = (
     "evening", "appreciate", "ma", "am", "pm", "sir", "said", "share", "continue", "forward", "thing",
     "did", "does", "time", "believe", "long", "sorry", "hey", "trying", "able", "refer", "karine", "jen",
     "karoline", "important", "heard",
+    # contraction fragments the tokenizer leaves ("wouldn't" -> "wouldn") and discourse markers
+    "wouldn", "couldn", "shouldn", "hasn", "haven", "wasn", "weren", "aren", "won", "ain", "maybe", "wanted",
+    "wondering", "guess", "kidding", "aside", "guy", "gotta", "anyway", "probably", "pretty", "stuff",
+    "happy", "nice", "bad", "man", "true", "watch", "thinks", "feeling", "mindful", "careful", "hello",
+    "possibilities", "embargoed",
 )
 #: Function words of the Spanish, Portuguese and French passages in bilingual releases.
 _OTHER_LANGUAGE_WORDS = (

@@ -112,3 +112,19 @@ def test_assign_splits_keeps_documents_whole_and_stratifies():
     test_env = sum(1 for d in range(0, 60, 6) if table[f"c|{doc_key(f'd{d}')}"] == "test")
     assert test_env >= 2  # a share of the rare label reaches test
     assert table == assign_splits(records, seed=1)
+
+
+def test_assign_splits_gives_test_enough_positives_of_a_rare_label():
+    from darien_nlp.data import doc_key
+
+    records = [{"corpus": "c", "doc_id": f"d{d}", "labels": ["environment"] if d < 40 else ["enforcement"]}
+               for d in range(200)]
+    plain = assign_splits(records, seed=2, min_test_positives=1)
+    raised = assign_splits(records, seed=2, min_test_positives=12)
+
+    def test_env(table):
+        return sum(table[f"c|{doc_key(f'd{d}')}"] == "test" for d in range(40))
+
+    assert test_env(plain) == 8          # 20 % of 40
+    assert test_env(raised) >= 12        # raised to reach the minimum
+    assert sum(v == "test" for v in raised.values()) < 100  # the common label keeps its share

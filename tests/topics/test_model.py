@@ -140,3 +140,16 @@ def test_umap_hdbscan_keybert_is_reproducible(themed):
     np.testing.assert_array_equal(first.topics_, second.topics_)
     assert first.topic_names() == second.topic_names()
     assert purity(first.topics_, themes) >= 0.9
+
+
+def test_fit_mask_keeps_passages_out_of_the_fit_sample_but_assigns_them(themed):
+    texts, themes = themed
+    mask = [theme != "environment" for theme in themes]
+    model = TopicModel(**FAST).fit(texts, fit_mask=mask)
+    assert model.n_fit_eligible_ == len({t for t, keep in zip(texts, mask) if keep})
+    assert all(mask[i] for i in model.fit_index_)  # nothing outside the mask was fitted on
+    assert len(model.topics_) == len(texts) and (model.topics_ >= 0).all()  # but every passage is assigned
+    with pytest.raises(ValueError, match="fit_mask has 3 items"):
+        TopicModel(**FAST).fit(texts, fit_mask=[True] * 3)
+    with pytest.raises(ValueError, match="fit_mask leaves 0 unique passages"):
+        TopicModel(**FAST).fit(texts, fit_mask=[False] * len(texts))
