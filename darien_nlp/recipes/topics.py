@@ -49,7 +49,7 @@ def _model(config: dict[str, Any], context: RunContext):
     cache = context.path(config["output"]["cache_dir"]) if config["output"]["cache_dir"] else None
     reducer_options = {"n_neighbors": model["n_neighbors"]} if model["reducer"] in ("umap", "umap.v1") else {}
     return TopicModel(
-        embedder=model["embedder"], reducer=model["reducer"], n_components=model["n_components"],
+        embedder=model["embedder"], embedder_options=dict(model["embedder_options"]) or None, reducer=model["reducer"], n_components=model["n_components"],
         reducer_options=reducer_options, clusterer=model["clusterer"], min_cluster_size=model["min_cluster_size"],
         n_clusters=model["n_clusters"] or None, representation=list(model["representation"]),
         top_n_words=model["top_n_words"], stop_phrases=(list(model["stop_phrases"]) or None),
@@ -250,7 +250,7 @@ RECIPE = Recipe(
     schema={
         "data": {"corpora": "", "source": "wh-migration-americas-md", "max_chars": 600, "min_chars": 0, "limit_documents": 0,
                  "fit_exclude_sources": []},
-        "model": {"embedder": "static", "reducer": "umap", "n_components": 5, "n_neighbors": 15,
+        "model": {"embedder": "static", "embedder_options": {}, "reducer": "umap", "n_components": 5, "n_neighbors": 15,
                   "clusterer": "hdbscan", "min_cluster_size": 15, "n_clusters": 0,
                   "representation": ["keybert"], "top_n_words": 10, "ngram_range": [1, 2], "min_df": 1, "max_df": 1.0,
                   "stop_phrases": [], "extra_stop_phrases": [], "extra_stop_words": [], "seed_topics": "none",

@@ -35,6 +35,9 @@ BOILERPLATE_PHRASES: tuple[str, ...] = (
     "senior administration officials", "senior administration official", "administration officials",
     "administration official", "karine jean-pierre", "jean-pierre", "jen psaki", "psaki",
     "karoline leavitt", "leavitt",
+    # the closing formula of every proclamation
+    "in witness whereof", "witness whereof", "hereunto set my hand", "set my hand", "year of our lord",
+    "independence of the united states of america", "now, therefore", "by virtue of the authority vested in me",
 )
 
 #: Single words (beyond English stop words) that carry no topic in these releases.

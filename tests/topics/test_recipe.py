@@ -113,3 +113,6 @@ def test_migration_subset_config_runs(corpora, tmp_path):
     metrics = json.loads((run / "metrics.json").read_text())
     assert metrics["topics"] >= 5 and metrics["topics_named_by_stop_words"] == []
     assert metrics["documents"] >= 100
+    # Topics group passages by subject: some topic is mostly one policy category (e.g. border patrol -> enforcement).
+    topics = json.loads((run / "topics.json").read_text())
+    assert max(max(t["category_mix"].values()) for t in topics) >= 0.4
