@@ -216,7 +216,7 @@ def _report(config, metrics, info, label_table, names) -> str:
              f"- corpus: `{Path(metrics['source']).name}`: {metrics['documents']:,} documents "
              f"({metrics['duplicate_documents']} duplicates removed, {metrics['undated_documents']} undated), "
              f"{metrics['passages']:,} passages ({metrics['duplicate_passages']:,} repeated texts)",
-             f"- model: {config['model']['reducer']} + {config['model']['clusterer']} + "
+             f"- model: {config['model']['embedder']} vectors + {config['model']['reducer']} + {config['model']['clusterer']} + "
              f"{', '.join(config['model']['representation'])}, fitted on {metrics['fit_passages']:,} passages"
              + (f" drawn from {metrics['fit_eligible_passages']:,} outside {', '.join(metrics['fit_excluded_sources'])} "
                 "(those are assigned, not fitted on)" if metrics["fit_excluded_sources"] else "") + "; "
@@ -224,7 +224,8 @@ def _report(config, metrics, info, label_table, names) -> str:
              f"- outliers (topic -1): **{metrics['outlier_share_before']:.1%}** of passages before reassignment, "
              f"**{metrics['outlier_share_after']:.1%}** after",
              f"- time **{metrics['total_seconds']:.1f} s** ({', '.join(f'{k} {v:.1f} s' for k, v in metrics['stage_seconds'].items())}); "
-             f"peak memory **{metrics['peak_rss_mb']:,.0f} MB** on {metrics['cpu_count']} cores",
+             f"peak memory **{metrics['peak_rss_mb']:,.0f} MB** on {metrics['cpu_count']} cores; embeddings "
+             + ("read from the cache of an earlier run" if metrics["embeddings_from_cache"] else "computed in this run (no cache)"),
              f"- category mix: {'from the classifier' if metrics['category_mix']['available'] else metrics['category_mix']['reason']}",
              f"- undated passages skipped in time views: {metrics['undated_passages']:,}", ""]
     shown = [e for e in info if e["topic"] != -1][: config["output"]["top_topics"]]
