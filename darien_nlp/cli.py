@@ -54,6 +54,21 @@ def _parser() -> argparse.ArgumentParser:
                      help="override a config value, e.g. --set seed=7 --set data.corpora=/data")
     run.add_argument("--results", default="results", help="results folder (default: results)")
     run.add_argument("--no-progress", action="store_true")
+    annotate = commands.add_parser("annotate", help="draw passages to annotate; import an annotator's labels")
+    annotate_commands = annotate.add_subparsers(dest="annotate_command", required=True)
+    draw = annotate_commands.add_parser("draw", help="draw an annotation round into chunk files (outside the repo)")
+    draw.add_argument("--round", type=int, required=True, help="1-4 redraw the committed rounds; 5+ a new round")
+    draw.add_argument("--seed", type=int, default=None, help="seed of a new round (rounds 1-4 have their own)")
+    draw.add_argument("--out", required=True, help="folder for chunkN.jsonl and map.json (holds corpus text)")
+    draw.add_argument("--corpora", default=None, help="corpora folder (default: DARIEN_NLP_CORPORA)")
+    draw.add_argument("--chunk-size", type=int, default=200)
+    draw.add_argument("--annotations", default="experiments/annotations")
+    imp = annotate_commands.add_parser("import", help="append an annotator's {aid, labels} lines to a pass file")
+    imp.add_argument("labels", nargs="+", help="JSON Lines files of {\"aid\": ..., \"labels\": [...]}")
+    imp.add_argument("--task", required=True, help="the folder written by 'annotate draw' (its map.json)")
+    imp.add_argument("--pass", dest="pass_name", required=True, help="pass name, e.g. a, b, c")
+    imp.add_argument("--annotations", default="experiments/annotations")
+
     sync = commands.add_parser("sync-readme", help="refresh README result blocks from the latest runs")
     sync.add_argument("--readme", default="README.md")
     sync.add_argument("--results", default="results")
@@ -72,6 +87,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _segment(args)
         if args.command == "classify":
             return _classify(args)
+        if args.command == "annotate":
+            return _annotate(args)
         if args.command == "sync-readme":
             from .experiments import sync_readme
 
@@ -96,6 +113,52 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"darien-nlp: {error}", file=sys.stderr)
         return 1
     return 2
+
+
+def _annotate(args) -> int:
+    from .data import GoldDataError, read_annotations, record_doc, resolve_corpora
+    from .sampling import DEFAULT_SIZES, ROUNDS, draw_annotation_sample, pass_records, round_exclusions, write_annotation_task
+
+    folder = Path(args.annotations)
+    pass_files = sorted((folder / "passes").glob("*.jsonl"))
+    if args.annotate_command == "draw":
+        annotated = [r for path in pass_files for r in read_annotations(path)]
+        if args.round in ROUNDS:
+            seed, sizes = ROUNDS[args.round]
+        elif args.seed is None:
+            print("darien-nlp: a new round needs --seed", file=sys.stderr)
+            return 2
+        else:
+            seed, sizes = args.seed, DEFAULT_SIZES
+        records = draw_annotation_sample(resolve_corpora(args.corpora), seed=seed, sizes=sizes,
+                                         exclude=round_exclusions(annotated, args.round))
+        paths = write_annotation_task(records, args.out, chunk_size=args.chunk_size, prefix=f"r{args.round}-")
+        print(f"{len(records)} passages in {len(paths)} chunks under {args.out} (holds corpus text: never commit it)")
+        return 0
+    task = json.loads((Path(args.task) / "map.json").read_text(encoding="utf-8"))
+    labels: dict[str, list[str]] = {}
+    for path in args.labels:
+        for number, line in enumerate(Path(path).read_text(encoding="utf-8").splitlines(), 1):
+            if line.strip():
+                try:
+                    row = json.loads(line)
+                    labels[row["aid"]] = row["labels"]
+                except (json.JSONDecodeError, KeyError, TypeError) as error:
+                    raise GoldDataError(f"{path}:{number}: not an {{aid, labels}} line ({error})") from error
+    records = pass_records(task, labels, args.pass_name)
+    target = folder / "passes" / f"{args.pass_name}.jsonl"
+    done = {(r["corpus"], record_doc(r), r["start"], r["end"]) for r in read_annotations(target)} if target.is_file() else set()
+    twice = [r for r in records if (r["corpus"], r["doc"], r["start"], r["end"]) in done]
+    if twice:
+        raise GoldDataError(f"pass {args.pass_name!r} already labels {len(twice)} of these passages "
+                            f"(first: doc {twice[0]['doc']} {twice[0]['start']}-{twice[0]['end']}); nothing written")
+    target.parent.mkdir(parents=True, exist_ok=True)
+    with open(target, "a", encoding="utf-8") as handle:
+        for record in records:
+            handle.write(json.dumps(record, ensure_ascii=False) + "\n")
+    print(f"{len(records)} passages appended to {target}; rebuild with "
+          "darien-nlp experiment run experiments/gold_data.toml")
+    return 0
 
 
 def _segment(args) -> int:

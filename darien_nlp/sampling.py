@@ -30,7 +30,8 @@ from typing import Iterator
 
 from .corpus import load_corpus, segment
 
-__all__ = ["DEFAULT_SIZES", "ROUND2_SIZES", "ROUND3_SIZES", "ROUND4_SIZES", "CORPUS_FILES", "draw_annotation_sample", "migration_subset_ids"]
+__all__ = ["DEFAULT_SIZES", "ROUND2_SIZES", "ROUND3_SIZES", "ROUND4_SIZES", "ROUNDS", "write_annotation_task",
+           "pass_records", "round_exclusions", "CORPUS_FILES", "draw_annotation_sample", "migration_subset_ids"]
 
 CORPUS_FILES = {
     "wh": "wh-briefings-2021-2026.jsonl.gz",
@@ -227,3 +228,75 @@ def _record(stratum: str, file_name: str, document, passage) -> dict:
         "context": context,
         "text": passage.text,
     }
+
+
+#: The annotation rounds of the committed gold data: round -> (seed, stratum sizes).
+ROUNDS = {1: (13, DEFAULT_SIZES), 2: (29, ROUND2_SIZES), 3: (31, ROUND3_SIZES), 4: (37, ROUND4_SIZES)}
+
+_TASK_FIELDS = ("corpus", "doc_id", "start", "end", "sha256", "stratum", "passage_id")
+
+
+def write_annotation_task(records: list[dict], folder: str | Path, *, chunk_size: int = 200,
+                          prefix: str = "p") -> list[Path]:
+    """Write a drawn sample as annotator chunks: ``chunkN.jsonl`` (what annotators read) and ``map.json``.
+
+    Each chunk line holds a short ``aid`` and what an annotator needs -- ``title``, ``date``,
+    ``context_before``, ``lead_in`` and the passage ``text`` -- so the folder holds corpus text:
+    keep it outside the repository.  ``map.json`` maps every ``aid`` to its wordless reference.
+    Returns the chunk paths.
+    """
+    import json
+
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    task = {}
+    paths = []
+    for number, start in enumerate(range(0, len(records), chunk_size), 1):
+        path = folder / f"chunk{number}.jsonl"
+        with open(path, "w", encoding="utf-8") as handle:
+            for offset, record in enumerate(records[start:start + chunk_size], start + 1):
+                aid = f"{prefix}{offset:04d}"
+                task[aid] = {key: record[key] for key in _TASK_FIELDS}
+                handle.write(json.dumps({"aid": aid, "title": record["title"], "date": record["date"],
+                                         "context_before": record["context"], "lead_in": record["lead"],
+                                         "text": record["text"]}, ensure_ascii=False) + "\n")
+        paths.append(path)
+    (folder / "map.json").write_text(json.dumps(task, indent=0, sort_keys=True), encoding="utf-8")
+    return paths
+
+
+def pass_records(task: dict[str, dict], labels_by_aid: dict[str, list[str]], pass_name: str) -> list[dict]:
+    """Turn one annotator's ``aid -> labels`` into pass records (wordless references, no text).
+
+    Refuses an ``aid`` the task does not hold and labels outside the taxonomy, naming them.
+    """
+    from .data import GoldDataError, doc_key
+    from .taxonomy import LABELS, validate_labels
+
+    records = []
+    for aid, labels in labels_by_aid.items():
+        if aid not in task:
+            raise GoldDataError(f"pass {pass_name!r}: passage {aid!r} is not in this annotation task")
+        try:
+            labels = set(validate_labels(labels, where=f"pass {pass_name!r}, passage {aid!r}"))
+        except (ValueError, TypeError) as error:
+            raise GoldDataError(str(error)) from error
+        reference = task[aid]
+        records.append({"corpus": reference["corpus"], "doc": doc_key(reference["doc_id"]),
+                        "index": int(reference["passage_id"].rsplit(":", 2)[-2]), "start": reference["start"],
+                        "end": reference["end"], "sha256": reference["sha256"], "stratum": reference["stratum"],
+                        "labels": [label for label in LABELS if label in labels], "pass": pass_name})
+    return records
+
+
+def round_exclusions(records: list[dict], round_number: int) -> set[tuple[str, str, int, int]]:
+    """References a round's draw must skip: every annotated passage of the earlier rounds' strata.
+
+    With the committed pass records this reproduces each round's sample exactly; a round
+    beyond :data:`ROUNDS` skips every annotated passage.
+    """
+    from .data import record_doc
+
+    earlier = {stratum for number, (_, sizes) in ROUNDS.items() if number < round_number for stratum in sizes}
+    return {(r["corpus"], record_doc(r), r["start"], r["end"]) for r in records
+            if round_number not in ROUNDS or r.get("stratum") in earlier}

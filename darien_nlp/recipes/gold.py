@@ -176,8 +176,9 @@ def _card(config, f) -> str:
         "verifies every passage.", "",
         "## Sampling", "",
         "`darien_nlp.sampling.draw_annotation_sample` draws content passages (80–1,200 characters) by reservoir "
-        "sampling per stratum, in three rounds; each later round excludes every passage drawn before. The term lists "
-        "pick what is read, never the labels.", "",
+        "sampling per stratum, in four rounds; each later round excludes every passage drawn before, and "
+        "`darien-nlp annotate draw --round N` redraws round N exactly. The term lists pick what is read, never the "
+        "labels.", "",
         "- Round 1 (`seed=13`, `DEFAULT_SIZES`): the migration-subset pages; other White House passages naming "
         "migration terms; passages naming environmental terms together with migration; hard negatives from pages that "
         "never mention migration but share the labels' vocabulary (tax enforcement, vaccine development, the investment "
@@ -185,18 +186,22 @@ def _card(config, f) -> str:
         "- Round 2 (`seed=29`, `ROUND2_SIZES`): development, humanitarian and wider environmental vocabulary in "
         "migration context, and more State Department migration passages, to search out the rarer labels.",
         "- Round 3 (`seed=31`, `ROUND3_SIZES`): passages that name migration at least twice, and environmental "
-        "passages of pages that speak of migration at length, to raise the share of labelled passages.", "",
+        "passages of pages that speak of migration at length, to raise the share of labelled passages.",
+        "- Round 4 (`seed=37`, `ROUND4_SIZES`): a sample of what was left of the pages whose title names climate or the "
+        "environment and whose text names migration often, and every passage naming the Darién.", "",
         "| stratum | passages | share with no label |", "|---|---|---|",
         *[f"| {k} | {v} | {f['no_label_share_by_stratum'][k]:.2f} |" for k, v in sorted(f["by_stratum"].items())], "",
         "## Annotation", "",
         "Every passage was labelled by reading it against `ANNOTATION.md` (and `GUIDELINES.md`, which extends it) — no "
         "keyword rules, no model predictions. The passes (`passes/<name>.jsonl`) are independent: no annotator saw "
         "another pass's labels.", "",
-        "- Round 1: pass `a` (annotator helpers) labelled the whole sample; pass `c` (the lead annotator) most of it "
+        "- Round 1: pass `a` (annotator helpers) labelled most of the sample and pass `c` (the lead annotator) most of it "
         "blind; pass `b` a random subset, and later every round-1 passage that still had a single pass, so "
         "that every corpus passage carries at least two passes.",
-        "- Rounds 2 and 3: passes `a` and `b` (different annotator helpers) labelled every passage; where they "
-        "disagreed, a third blind pass settled it (`c`, the lead, in round 2; `d`, another helper, in round 3).", "",
+        "- Rounds 2–4: passes `a` and `b` (different annotator helpers) labelled every passage; where they "
+        "disagreed, a third blind pass settled it (`c`, the lead, in rounds 2 and 4; `d`, another helper, in round 3 "
+        "and on the round-1 second passes). Agreement with `c` and `d` below is therefore partly measured on the "
+        "hardest passages.", "",
         "Final labels (`darien_nlp.data.merge_passes`, run by this experiment to rebuild `gold.jsonl`): the "
         "label-wise majority where three passes exist, the shared labels where two agree, the lead pass `c` where "
         "it disagrees with one other pass; `pass` in `gold.jsonl` records which rule applied.", "",

@@ -54,3 +54,17 @@ def test_committed_gold_is_the_merge_of_the_committed_passes():
 
     committed = {key(r): (r["labels"], r["pass"]) for r in read_annotations(folder / "gold.jsonl")}
     assert committed == {key(r): (r["labels"], r["pass"]) for r in merged}
+
+
+@pytest.mark.slow
+def test_committed_round_4_redraws_exactly_from_its_seed(corpora):
+    """The sample is reproducible: round 4 drawn again (seed 37, earlier rounds excluded) is what was annotated."""
+    from darien_nlp.data import doc_key, record_doc
+    from darien_nlp.sampling import ROUNDS, draw_annotation_sample, round_exclusions
+
+    annotated = [r for path in sorted((annotations_dir() / "passes").glob("*.jsonl")) for r in read_annotations(path)]
+    seed, sizes = ROUNDS[4]
+    drawn = draw_annotation_sample(corpora, seed=seed, sizes=sizes, exclude=round_exclusions(annotated, 4))
+    committed = {(r["corpus"], record_doc(r), r["start"], r["end"], r["sha256"]) for r in annotated
+                 if r.get("stratum") in sizes}
+    assert {(r["corpus"], doc_key(r["doc_id"]), r["start"], r["end"], r["sha256"]) for r in drawn} == committed

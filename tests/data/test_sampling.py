@@ -43,3 +43,39 @@ def test_exclude_skips_passages_drawn_before(tmp_path):
     later = draw_annotation_sample(folder, seed=1, sizes=sizes, exclude=taken)
     assert len(later) == len(everything) - 2
     assert not taken & {(r["corpus"], doc_key(r["doc_id"]), r["start"], r["end"]) for r in later}
+
+
+def test_annotation_task_round_trip_into_passes_and_gold(tmp_path):
+    import pytest
+
+    from darien_nlp.data import GoldDataError, merge_passes
+    from darien_nlp.sampling import pass_records, write_annotation_task
+
+    folder = _corpora(tmp_path)
+    records = draw_annotation_sample(folder, seed=1, sizes={"wh_migration_terms": 10, "state_migration_terms": 10})
+    paths = write_annotation_task(records, tmp_path / "task", chunk_size=2, prefix="t")
+    assert len(paths) == (len(records) + 1) // 2
+    task = json.loads((tmp_path / "task" / "map.json").read_text())
+    chunk = [json.loads(line) for line in paths[0].read_text().splitlines()]
+    assert {"aid", "title", "text", "context_before", "lead_in"} <= set(chunk[0]) and chunk[0]["aid"] in task
+    # Two annotators, one disagreement.
+    first = {aid: ["enforcement"] for aid in task}
+    second = dict(first, **{chunk[0]["aid"]: []})
+    passes = {"a": pass_records(task, first, "a"), "b": pass_records(task, second, "b")}
+    assert all("text" not in r and len(r["doc"]) == 16 for r in passes["a"])
+    merged, unresolved = merge_passes(passes)
+    assert len(merged) == len(task) - 1 and len(unresolved) == 1
+    with pytest.raises(GoldDataError, match="not in this annotation task"):
+        pass_records(task, {"zzz": []}, "a")
+    with pytest.raises(GoldDataError, match="Unknown label 'border'"):
+        pass_records(task, {chunk[0]["aid"]: ["border"]}, "a")
+
+
+def test_round_exclusions_skip_only_earlier_rounds():
+    from darien_nlp.sampling import round_exclusions
+
+    records = [{"corpus": "c", "doc": "d", "start": 0, "end": 5, "stratum": "wh_migration_subset"},   # round 1
+               {"corpus": "c", "doc": "d", "start": 5, "end": 9, "stratum": "development_terms"}]    # round 2
+    assert round_exclusions(records, 1) == set()
+    assert round_exclusions(records, 2) == {("c", "d", 0, 5)}
+    assert round_exclusions(records, 99) == {("c", "d", 0, 5), ("c", "d", 5, 9)}
