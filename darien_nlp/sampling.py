@@ -30,7 +30,7 @@ from typing import Iterator
 
 from .corpus import load_corpus, segment
 
-__all__ = ["DEFAULT_SIZES", "ROUND2_SIZES", "ROUND3_SIZES", "ROUND4_SIZES", "ROUNDS", "write_annotation_task",
+__all__ = ["DEFAULT_SIZES", "ROUND2_SIZES", "ROUND3_SIZES", "ROUND4_SIZES", "ROUND5_SIZES", "ROUNDS", "write_annotation_task",
            "pass_records", "round_exclusions", "CORPUS_FILES", "draw_annotation_sample", "migration_subset_ids"]
 
 CORPUS_FILES = {
@@ -67,6 +67,12 @@ ROUND3_SIZES = {
 ROUND4_SIZES = {
     "climate_migration_pages": 200,
     "darien_passages": 150,
+}
+# Round 5 (seed 41) adds more passages that name migration (the labelled share and every label grow).
+ROUND5_SIZES = {
+    "wh_migration_dense_r5": 1200,
+    "state_migration_dense_r5": 400,
+    "wh_migration_terms_r5": 800,
 }
 _CLIMATE_TITLE = re.compile(r"climate|environment|conservation|forest|ecosystem|biodivers", re.IGNORECASE)
 _MIGRATION = re.compile(
@@ -151,6 +157,9 @@ def _candidates(corpora_dir: Path, subset: set[str]) -> Iterator[tuple[str, str,
                     strata.append("state_migration_terms_r2")
                 if len(_MIGRATION.findall(passage.text)) >= 2:
                     strata.append(f"{key}_migration_dense")
+                    strata.append(f"{key}_migration_dense_r5")
+                if key == "wh" and has_migration and document.doc_id not in subset:
+                    strata.append("wh_migration_terms_r5")
                 if doc_migration >= 10 and _ENVIRONMENT_STRONG.search(passage.text):
                     strata.append("environment_in_migration_pages")
                 if doc_migration >= 10 and _CLIMATE_TITLE.search(document.title or ""):
@@ -231,7 +240,8 @@ def _record(stratum: str, file_name: str, document, passage) -> dict:
 
 
 #: The annotation rounds of the committed gold data: round -> (seed, stratum sizes).
-ROUNDS = {1: (13, DEFAULT_SIZES), 2: (29, ROUND2_SIZES), 3: (31, ROUND3_SIZES), 4: (37, ROUND4_SIZES)}
+ROUNDS = {1: (13, DEFAULT_SIZES), 2: (29, ROUND2_SIZES), 3: (31, ROUND3_SIZES), 4: (37, ROUND4_SIZES),
+          5: (41, ROUND5_SIZES)}
 
 _TASK_FIELDS = ("corpus", "doc_id", "start", "end", "sha256", "stratum", "passage_id")
 

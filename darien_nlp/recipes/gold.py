@@ -176,7 +176,7 @@ def _card(config, f) -> str:
         "verifies every passage.", "",
         "## Sampling", "",
         "`darien_nlp.sampling.draw_annotation_sample` draws content passages (80–1,200 characters) by reservoir "
-        "sampling per stratum, in four rounds; each later round excludes every passage drawn before, and "
+        "sampling per stratum, in five rounds; each later round excludes every passage drawn before, and "
         "`darien-nlp annotate draw --round N` redraws round N exactly. The term lists pick what is read, never the "
         "labels.", "",
         "- Round 1 (`seed=13`, `DEFAULT_SIZES`): the migration-subset pages; other White House passages naming "
@@ -188,7 +188,9 @@ def _card(config, f) -> str:
         "- Round 3 (`seed=31`, `ROUND3_SIZES`): passages that name migration at least twice, and environmental "
         "passages of pages that speak of migration at length, to raise the share of labelled passages.",
         "- Round 4 (`seed=37`, `ROUND4_SIZES`): a sample of what was left of the pages whose title names climate or the "
-        "environment and whose text names migration often, and every passage naming the Darién.", "",
+        "environment and whose text names migration often, and every passage naming the Darién.",
+        "- Round 5 (`seed=41`, `ROUND5_SIZES`): more passages naming migration (twice, or once outside the "
+        "migration subset), from both corpora.", "",
         "| stratum | passages | share with no label |", "|---|---|---|",
         *[f"| {k} | {v} | {f['no_label_share_by_stratum'][k]:.2f} |" for k, v in sorted(f["by_stratum"].items())], "",
         "## Annotation", "",
@@ -198,9 +200,9 @@ def _card(config, f) -> str:
         "- Round 1: pass `a` (annotator helpers) labelled most of the sample and pass `c` (the lead annotator) most of it "
         "blind; pass `b` a random subset, and later every round-1 passage that still had a single pass, so "
         "that every corpus passage carries at least two passes.",
-        "- Rounds 2–4: passes `a` and `b` (different annotator helpers) labelled every passage; where they "
-        "disagreed, a third blind pass settled it (`c`, the lead, in rounds 2 and 4; `d`, another helper, in round 3 "
-        "and on the round-1 second passes). Agreement with `c` and `d` below is therefore partly measured on the "
+        "- Rounds 2–5: passes `a` and `b` (different annotator helpers) labelled every passage; where they "
+        "disagreed, a third blind pass settled it (`c`, the lead, in rounds 2 and 4; `d`, another helper, in rounds 3 "
+        "and 5 and on the round-1 second passes). Agreement with `c` and `d` below is therefore partly measured on the "
         "hardest passages.", "",
         "Final labels (`darien_nlp.data.merge_passes`, run by this experiment to rebuild `gold.jsonl`): the "
         "label-wise majority where three passes exist, the shared labels where two agree, the lead pass `c` where "
