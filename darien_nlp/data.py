@@ -284,7 +284,8 @@ def assign_splits(records: Iterable[dict], *, seed: int, fractions=(("train", 0.
                   min_test_positives: int = 30) -> dict[str, str]:
     """Assign whole documents to splits, stratified by label so rare labels reach every split.
 
-    Documents are taken rarest-label first (ties broken by a seeded shuffle); each goes to the
+    Documents are taken rarest-label first, those with the most positives of that label first
+    (ties broken by a seeded shuffle); each goes to the
     split furthest below its target share of that document's rarest label (or, for documents
     without labels, of passages).  A label too rare for ``min_test_positives`` at the test
     fraction gets a larger test share (at most half).  Returns ``{"corpus|doc_id": split}``.
@@ -303,7 +304,11 @@ def assign_splits(records: Iterable[dict], *, seed: int, fractions=(("train", 0.
         present = {label for r in documents[key] for label in r["labels"]}
         return min(present, key=lambda label: totals[label]) if present else None
 
-    order = sorted(keys, key=lambda key: (totals[rarest(key)] if rarest(key) else 10**9))
+    def weight(key):  # how many positives of its rarest label a document brings: big lumps are placed first
+        label = rarest(key)
+        return sum(label in r["labels"] for r in documents[key]) if label else 0
+
+    order = sorted(keys, key=lambda key: (totals[rarest(key)] if rarest(key) else 10**9, -weight(key)))
     names = [name for name, _ in fractions]
     base = dict(fractions)
 
