@@ -217,7 +217,9 @@ def _card(config, f) -> str:
         "## Label co-occurrence (passages)", "",
         markdown_table(co_rows, ["", *LABELS]), "",
         "## Known weaknesses", "",
-        "- Annotators were language-model passes working from the guide, not domain experts; agreement above is the check.",
+        "- Annotators were language-model passes working from the guide, not domain experts; agreement above is the check. "
+        "Passes `a`, `b` and `d` are helper passes of the same kind of model, so their mutual agreement likely overstates "
+        "what independent human annotators would reach; agreement with the lead pass `c` is the more conservative figure.",
         "- US-government sources only (English); news and NGO prose differ in style.",
         "- `environment` is rare in these corpora: three rounds searched it out (every stratum above that names "
         "environmental terms in migration context) and it stays the smallest label; its examples lean on a few "
