@@ -57,8 +57,8 @@ def _parser() -> argparse.ArgumentParser:
     annotate = commands.add_parser("annotate", help="draw passages to annotate; import an annotator's labels")
     annotate_commands = annotate.add_subparsers(dest="annotate_command", required=True)
     draw = annotate_commands.add_parser("draw", help="draw an annotation round into chunk files (outside the repo)")
-    draw.add_argument("--round", type=int, required=True, help="1-4 redraw the committed rounds; 5+ a new round")
-    draw.add_argument("--seed", type=int, default=None, help="seed of a new round (rounds 1-4 have their own)")
+    draw.add_argument("--round", type=int, required=True, help="1-5 redraw the committed rounds; 6+ a new round")
+    draw.add_argument("--seed", type=int, default=None, help="seed of a new round (rounds 1-5 have their own)")
     draw.add_argument("--out", required=True, help="folder for chunkN.jsonl and map.json (holds corpus text)")
     draw.add_argument("--corpora", default=None, help="corpora folder (default: DARIEN_NLP_CORPORA)")
     draw.add_argument("--chunk-size", type=int, default=200)
@@ -116,7 +116,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _annotate(args) -> int:
-    from .data import GoldDataError, read_annotations, record_doc, resolve_corpora
+    from .data import GoldDataError, read_annotations, reference_key, resolve_corpora
     from .sampling import DEFAULT_SIZES, ROUNDS, draw_annotation_sample, pass_records, round_exclusions, write_annotation_task
 
     folder = Path(args.annotations)
@@ -147,8 +147,8 @@ def _annotate(args) -> int:
                     raise GoldDataError(f"{path}:{number}: not an {{aid, labels}} line ({error})") from error
     records = pass_records(task, labels, args.pass_name)
     target = folder / "passes" / f"{args.pass_name}.jsonl"
-    done = {(r["corpus"], record_doc(r), r["start"], r["end"]) for r in read_annotations(target)} if target.is_file() else set()
-    twice = [r for r in records if (r["corpus"], r["doc"], r["start"], r["end"]) in done]
+    done = {reference_key(r) for r in read_annotations(target)} if target.is_file() else set()
+    twice = [r for r in records if reference_key(r) in done]
     if twice:
         raise GoldDataError(f"pass {args.pass_name!r} already labels {len(twice)} of these passages "
                             f"(first: doc {twice[0]['doc']} {twice[0]['start']}-{twice[0]['end']}); nothing written")

@@ -25,7 +25,7 @@ from .corpus import load_corpus, text_sha256
 from .taxonomy import LABELS, labels_to_matrix, validate_labels
 
 __all__ = ["GoldPassage", "GoldDataError", "CorporaNotFoundError", "load_gold", "resolve_corpora", "doc_key",
-           "annotations_dir", "read_annotations", "gold_fingerprint", "merge_passes", "SPLITS"]
+           "annotations_dir", "read_annotations", "gold_fingerprint", "merge_passes", "reference_key", "SPLITS"]
 
 SPLITS = ("train", "dev", "test", "seeds")
 SEEDS_CORPUS = "seeds"
@@ -72,6 +72,11 @@ def doc_key(doc_id: str) -> str:
 def record_doc(record: dict) -> str:
     """The document reference of an annotation record: ``doc`` (a key) or ``doc_id``."""
     return record.get("doc") or doc_key(record["doc_id"])
+
+
+def reference_key(record: dict) -> tuple[str, str, int, int]:
+    """``(corpus, document key, start, end)``: what identifies a passage across passes and rounds."""
+    return (record.get("corpus", SEEDS_CORPUS), record_doc(record), record["start"], record["end"])
 
 
 def repo_root() -> Path:
@@ -134,7 +139,7 @@ def merge_passes(passes: dict[str, Iterable[dict]], *, lead: str = "c") -> tuple
     votes: dict[tuple, dict[str, dict]] = {}
     for name in sorted(passes):
         for record in passes[name]:
-            key = (record.get("corpus", SEEDS_CORPUS), record_doc(record), record["start"], record["end"])
+            key = reference_key(record)
             if name in votes.setdefault(key, {}):
                 raise GoldDataError(f"pass {name!r} labels passage {key} twice")
             votes[key][name] = record

@@ -23,6 +23,7 @@ reading them against the annotation guide.
 from __future__ import annotations
 
 import hashlib
+import json
 import random
 import re
 from pathlib import Path
@@ -255,8 +256,6 @@ def write_annotation_task(records: list[dict], folder: str | Path, *, chunk_size
     keep it outside the repository.  ``map.json`` maps every ``aid`` to its wordless reference.
     Returns the chunk paths.
     """
-    import json
-
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     task = {}
@@ -305,8 +304,8 @@ def round_exclusions(records: list[dict], round_number: int) -> set[tuple[str, s
     With the committed pass records this reproduces each round's sample exactly; a round
     beyond :data:`ROUNDS` skips every annotated passage.
     """
-    from .data import record_doc
+    from .data import reference_key
 
     earlier = {stratum for number, (_, sizes) in ROUNDS.items() if number < round_number for stratum in sizes}
-    return {(r["corpus"], record_doc(r), r["start"], r["end"]) for r in records
+    return {reference_key(r) for r in records
             if round_number not in ROUNDS or r.get("stratum") in earlier}

@@ -17,12 +17,8 @@ logger = logging.getLogger(__name__)
 
 def agreement(first: list[dict], second: list[dict]) -> dict:
     """Cohen's kappa per label, exact-match rate, and counts on the passages both passes labelled."""
+    from ..data import reference_key as key
     from ..evaluate import cohen_kappa
-
-    from ..data import record_doc
-
-    def key(r):
-        return (r.get("corpus", "seeds"), record_doc(r), r["start"], r["end"])
 
     a = {key(r): set(r["labels"]) for r in first}
     b = {key(r): set(r["labels"]) for r in second}
@@ -106,7 +102,7 @@ def run(context: RunContext) -> dict:
 
 def _write_merged(folder: Path, *, lead: str) -> None:
     """Rebuild ``gold.jsonl`` from ``passes/*.jsonl`` (:func:`darien_nlp.data.merge_passes`)."""
-    from ..data import GoldDataError, merge_passes, record_doc
+    from ..data import GoldDataError, merge_passes, record_doc, reference_key
 
     passes = {path.stem: _read(path) for path in sorted((folder / "passes").glob("*.jsonl"))}
     merged, unresolved = merge_passes(passes, lead=lead)
@@ -116,7 +112,7 @@ def _write_merged(folder: Path, *, lead: str) -> None:
             f"{len(unresolved)} passages carry two passes that disagree and no pass {lead!r} to settle them "
             f"(first: {first['corpus']} doc {record_doc(first)} {first['start']}-{first['end']}, votes {first['votes']}); "
             f"label them blind in passes/{lead}.jsonl")
-    merged.sort(key=lambda r: (r["corpus"], record_doc(r), r["start"], r["end"]))
+    merged.sort(key=reference_key)
     with open(folder / "gold.jsonl", "w", encoding="utf-8") as handle:
         for record in merged:
             handle.write(json.dumps(record, ensure_ascii=False) + "\n")
