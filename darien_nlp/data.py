@@ -285,9 +285,21 @@ def label_matrix(gold: Iterable[GoldPassage]) -> np.ndarray:
     return labels_to_matrix([g.labels for g in gold])
 
 
+def _place(key, split, documents, assignment, sizes, counts) -> None:
+    assignment[key] = split
+    sizes[split] += len(documents[key])
+    for record in documents[key]:
+        for label in record["labels"]:
+            counts[split][label] += 1
+
+
 def assign_splits(records: Iterable[dict], *, seed: int, fractions=(("train", 0.65), ("dev", 0.15), ("test", 0.20)),
-                  min_test_positives: int = 30) -> dict[str, str]:
+                  min_test_positives: int = 30, fixed: dict[str, str] | None = None) -> dict[str, str]:
     """Assign whole documents to splits, stratified by label so rare labels reach every split.
+
+    ``fixed`` (``{"corpus|doc_id": split}``, e.g. the committed ``splits.json``) keeps those
+    documents where they are and counts them first, so that adding annotated documents
+    never moves a document already in dev or test; only the other documents are placed.
 
     Documents are taken rarest-label first, those with the most positives of that label first
     (ties broken by a seeded shuffle); each goes to the
@@ -329,18 +341,22 @@ def assign_splits(records: Iterable[dict], *, seed: int, fractions=(("train", 0.
     counts = {name: defaultdict(int) for name in names}
     sizes = {name: 0 for name in names}
     assignment = {}
+    fixed = fixed or {}
+    for key in keys:
+        if key in fixed:
+            if fixed[key] not in names:
+                raise ValueError(f"document {key!r} is fixed to unknown split {fixed[key]!r}; splits are {names}")
+            _place(key, fixed[key], documents, assignment, sizes, counts)
     for key in order:
+        if key in fixed:
+            continue
         label = rarest(key)
         if label is not None:
             deficit = {name: label_shares[label][name] * totals[label] - counts[name][label] for name in names}
         else:
             deficit = {name: share * total_passages - sizes[name] for name, share in fractions}
         split = max(names, key=lambda name: (deficit[name], -names.index(name)))
-        assignment[key] = split
-        sizes[split] += len(documents[key])
-        for record in documents[key]:
-            for lab in record["labels"]:
-                counts[split][lab] += 1
+        _place(key, split, documents, assignment, sizes, counts)
     short = {label: counts["test"][label] for label in LABELS if counts["test"][label] < min_test_positives}
     if short:
         import logging

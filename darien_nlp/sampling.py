@@ -31,7 +31,7 @@ from typing import Iterator
 
 from .corpus import load_corpus, segment
 
-__all__ = ["DEFAULT_SIZES", "ROUND2_SIZES", "ROUND3_SIZES", "ROUND4_SIZES", "ROUND5_SIZES", "ROUNDS", "write_annotation_task",
+__all__ = ["DEFAULT_SIZES", "ROUND2_SIZES", "ROUND3_SIZES", "ROUND4_SIZES", "ROUND5_SIZES", "ROUND6_SIZES", "ROUNDS", "write_annotation_task",
            "pass_records", "round_exclusions", "CORPUS_FILES", "draw_annotation_sample", "migration_subset_ids"]
 
 CORPUS_FILES = {
@@ -74,6 +74,15 @@ ROUND5_SIZES = {
     "wh_migration_dense_r5": 1200,
     "state_migration_dense_r5": 400,
     "wh_migration_terms_r5": 800,
+}
+# Round 6 (seed 43) takes every passage left of four pools: White House passages naming migration
+# twice, State Department passages naming it, White House passages naming it once beside
+# humanitarian vocabulary, and strong environmental terms in pages that name migration five times.
+ROUND6_SIZES = {
+    "wh_migration_dense_r6": 900,
+    "state_migration_r6": 400,
+    "wh_humanitarian_single_r6": 700,
+    "environment_context_r6": 750,
 }
 _CLIMATE_TITLE = re.compile(r"climate|environment|conservation|forest|ecosystem|biodivers", re.IGNORECASE)
 _MIGRATION = re.compile(
@@ -161,6 +170,15 @@ def _candidates(corpora_dir: Path, subset: set[str]) -> Iterator[tuple[str, str,
                     strata.append(f"{key}_migration_dense_r5")
                 if key == "wh" and has_migration and document.doc_id not in subset:
                     strata.append("wh_migration_terms_r5")
+                migration_mentions = len(_MIGRATION.findall(passage.text))
+                if key == "wh" and migration_mentions >= 2:
+                    strata.append("wh_migration_dense_r6")
+                if key == "state" and has_migration:
+                    strata.append("state_migration_r6")
+                if key == "wh" and migration_mentions == 1 and _HUMANITARIAN.search(passage.text):
+                    strata.append("wh_humanitarian_single_r6")
+                if doc_migration >= 5 and _ENVIRONMENT_STRONG.search(passage.text):
+                    strata.append("environment_context_r6")
                 if doc_migration >= 10 and _ENVIRONMENT_STRONG.search(passage.text):
                     strata.append("environment_in_migration_pages")
                 if doc_migration >= 10 and _CLIMATE_TITLE.search(document.title or ""):
@@ -242,7 +260,7 @@ def _record(stratum: str, file_name: str, document, passage) -> dict:
 
 #: The annotation rounds of the committed gold data: round -> (seed, stratum sizes).
 ROUNDS = {1: (13, DEFAULT_SIZES), 2: (29, ROUND2_SIZES), 3: (31, ROUND3_SIZES), 4: (37, ROUND4_SIZES),
-          5: (41, ROUND5_SIZES)}
+          5: (41, ROUND5_SIZES), 6: (43, ROUND6_SIZES)}
 
 _TASK_FIELDS = ("corpus", "doc_id", "start", "end", "sha256", "stratum", "passage_id")
 

@@ -42,7 +42,7 @@ def _read(path: Path) -> list[dict]:
 
 
 def run(context: RunContext) -> dict:
-    from ..data import assign_splits, load_gold
+    from ..data import assign_splits, load_gold, record_doc
     from ..evaluate import markdown_table
 
     config = context.config
@@ -51,9 +51,16 @@ def run(context: RunContext) -> dict:
     if config["gold"]["merge_passes"]:
         _write_merged(folder, lead=config["gold"]["lead"])
     gold_records = _read(folder / "gold.jsonl")
-    if config["splits"]["rebuild"]:
-        table = assign_splits(gold_records, seed=seed)
-        (folder / "splits.json").write_text(json.dumps(
+    split_file = folder / "splits.json"
+    committed = json.loads(split_file.read_text())["documents"] if split_file.is_file() else {}
+    present = {f"{r['corpus']}|{record_doc(r)}" for r in gold_records}
+    fixed = None if config["splits"]["rebuild"] else {k: v for k, v in committed.items() if k in present}
+    if fixed is None or present - set(fixed):
+        # rebuild: every document afresh; otherwise only documents new to the gold data are placed
+        table = assign_splits(gold_records, seed=seed, fixed=fixed)
+        if fixed is not None:
+            logger.info("splits: %d new documents placed, %d kept", len(present - set(fixed)), len(fixed))
+        split_file.write_text(json.dumps(
             {"seed": seed, "method": "document-level, label-stratified (darien_nlp.data.assign_splits)",
              "documents": dict(sorted(table.items()))}, indent=1, sort_keys=True) + "\n")
     gold = load_gold(context.corpora(), annotations=folder)  # verifies every hash
@@ -172,7 +179,7 @@ def _card(config, f) -> str:
         "verifies every passage.", "",
         "## Sampling", "",
         "`darien_nlp.sampling.draw_annotation_sample` draws content passages (80–1,200 characters) by reservoir "
-        "sampling per stratum, in five rounds; each later round excludes every passage drawn before, and "
+        "sampling per stratum, in six rounds; each later round excludes every passage drawn before, and "
         "`darien-nlp annotate draw --round N` redraws round N exactly. The term lists pick what is read, never the "
         "labels.", "",
         "- Round 1 (`seed=13`, `DEFAULT_SIZES`): the migration-subset pages; other White House passages naming "
@@ -186,7 +193,10 @@ def _card(config, f) -> str:
         "- Round 4 (`seed=37`, `ROUND4_SIZES`): a sample of what was left of the pages whose title names climate or the "
         "environment and whose text names migration often, and every passage naming the Darién.",
         "- Round 5 (`seed=41`, `ROUND5_SIZES`): more passages naming migration (twice, or once outside the "
-        "migration subset), from both corpora.", "",
+        "migration subset), from both corpora.",
+        "- Round 6 (`seed=43`, `ROUND6_SIZES`): every passage left of four pools: White House passages naming "
+        "migration twice, State Department passages naming it, White House passages naming it once beside "
+        "humanitarian vocabulary, and strong environmental terms in pages that name migration at least five times.", "",
         "| stratum | passages | share with no label |", "|---|---|---|",
         *[f"| {k} | {v} | {f['no_label_share_by_stratum'][k]:.2f} |" for k, v in sorted(f["by_stratum"].items())], "",
         "## Annotation", "",
@@ -196,9 +206,9 @@ def _card(config, f) -> str:
         "- Round 1: pass `a` (annotator helpers) labelled most of the sample and pass `c` (the lead annotator) most of it "
         "blind; pass `b` a random subset, and later every round-1 passage that still had a single pass, so "
         "that every corpus passage carries at least two passes.",
-        "- Rounds 2–5: passes `a` and `b` (different annotator helpers) labelled every passage; where they "
-        "disagreed, a third blind pass settled it (`c`, the lead, in rounds 2 and 4; `d`, another helper, in rounds 3 "
-        "and 5 and on the round-1 second passes). Agreement with `c` and `d` below is therefore partly measured on the "
+        "- Rounds 2–6: passes `a` and `b` (different annotator helpers) labelled every passage; where they "
+        "disagreed, a third blind pass settled it (`c`, the lead, in rounds 2 and 4; `d`, another helper, in rounds 3, "
+        "5 and 6 and on the round-1 second passes). Agreement with `c` and `d` below is therefore partly measured on the "
         "hardest passages.", "",
         "Final labels (`darien_nlp.data.merge_passes`, run by this experiment to rebuild `gold.jsonl`): the "
         "label-wise majority where three passes exist, the shared labels where two agree, the lead pass `c` where "
@@ -217,7 +227,7 @@ def _card(config, f) -> str:
         "Passes `a`, `b` and `d` are helper passes of the same kind of model, so their mutual agreement likely overstates "
         "what independent human annotators would reach; agreement with the lead pass `c` is the more conservative figure.",
         "- US-government sources only (English); news and NGO prose differ in style.",
-        "- `environment` is rare in these corpora: three rounds searched it out (every stratum above that names "
+        "- `environment` is rare in these corpora: five rounds (1–4 and 6) searched it out (every stratum above that names "
         "environmental terms in migration context) and it stays the smallest label; its examples lean on a few "
         "climate-and-migration documents and the seeds.",
         "- Rounds 2 and 3 were drawn to raise the rarer labels and the labelled share, so label frequencies here are "

@@ -128,3 +128,22 @@ def test_assign_splits_gives_test_enough_positives_of_a_rare_label():
     assert test_env(plain) == 8          # 20 % of 40
     assert test_env(raised) >= 12        # raised to reach the minimum
     assert sum(v == "test" for v in raised.values()) < 100  # the common label keeps its share
+
+
+def test_assign_splits_keeps_fixed_documents_and_places_new_ones_by_deficit():
+    from darien_nlp.data import doc_key
+
+    def records(n_docs):
+        return [{"corpus": "c", "doc_id": f"d{d}", "labels": ["environment"] if d % 5 == 0 else ["enforcement"]}
+                for d in range(n_docs)]
+
+    old = assign_splits(records(100), seed=3)
+    # move every old document to train: new documents must then fill dev and test
+    fixed = {key: "train" for key in old}
+    table = assign_splits(records(200), seed=3, fixed=fixed)
+    assert all(table[key] == "train" for key in fixed)
+    new = [table[f"c|{doc_key(f'd{d}')}"] for d in range(100, 200)]
+    assert new.count("test") > new.count("train") and new.count("dev") > 0
+    assert table == assign_splits(records(200), seed=3, fixed=fixed)
+    with pytest.raises(ValueError, match="unknown split 'holdout'"):
+        assign_splits(records(10), seed=3, fixed={f"c|{doc_key('d0')}": "holdout"})
