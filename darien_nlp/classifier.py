@@ -29,7 +29,7 @@ __all__ = ["PolicyClassifier", "NotFittedError"]
 
 logger = logging.getLogger(__name__)
 
-_HEADS = ("logreg.v1",)
+_HEADS = ("logreg.v1", "finetune.v1")
 _THRESHOLDS = ("f1", "fixed")
 
 
@@ -69,7 +69,9 @@ class PolicyClassifier(ClassifierMixin, BaseEstimator):
 
     backend : ``"static"`` (default), ``"minilm"``, ``"tfidf"`` or a versioned name.
     backend_options : dict passed to the backend, e.g. ``{"path": "models/static-minilm-v1"}``.
-    head : ``"logreg.v1"``: one class-weighted logistic regression per label.
+    head : ``"logreg.v1"``: one class-weighted logistic regression per label; ``"finetune.v1"``:
+        a linear head trained jointly with a tunable backend (``minilm_tuned``), whose
+        calibration and thresholds are fitted on a held-out ``1/cv`` of the documents.
     C : inverse regularisation strength of the logistic regressions.
     class_weight : ``"balanced"`` or ``None``.
     calibration : ``"sigmoid"`` (Platt scaling on out-of-fold scores) or ``None``.
@@ -136,6 +138,10 @@ class PolicyClassifier(ClassifierMixin, BaseEstimator):
         if len(texts) < 2:
             raise ValueError("PolicyClassifier needs at least 2 training texts")
         embedder = make_embedder(self.backend, **(self.backend_options or {}))
+        if self.head == "finetune.v1":
+            return self._fit_finetuned(embedder, texts, labels, groups)
+        if getattr(embedder, "tunable", False):
+            raise ValueError(f"The backend {self.backend!r} is tuned with its head: use head='finetune.v1'")
         embedder.fit(texts)
         features = embedder.encode(texts)
         out_of_fold = self._out_of_fold_scores(texts, labels, groups,
@@ -149,6 +155,32 @@ class PolicyClassifier(ClassifierMixin, BaseEstimator):
         probabilities = self._calibrate(out_of_fold)
         self.thresholds_ = self._fit_thresholds(probabilities, labels)
         self.n_features_in_ = int(features.shape[1])
+        self.training_size_ = len(texts)
+        return self
+
+    def _fit_finetuned(self, embedder, texts, labels, groups) -> "PolicyClassifier":
+        """Tune the backend with a linear head on all but a held-out ``1/cv`` of the documents,
+        then fit calibration and thresholds on the held-out part (the tuned encoder never saw it)."""
+        from sklearn.model_selection import GroupShuffleSplit, ShuffleSplit
+
+        if not getattr(embedder, "tunable", False):
+            raise ValueError(f"head='finetune.v1' needs a tunable backend ('minilm_tuned'); got {self.backend!r}")
+        if self.class_weight is None:
+            logger.info("finetune.v1 always weighs positives by sqrt(negatives / positives); class_weight=None ignored")
+        splitter_options = {"n_splits": 1, "test_size": 1.0 / self.cv, "random_state": self.random_state}
+        if groups is not None:
+            tune_index, held_index = next(GroupShuffleSplit(**splitter_options).split(texts, labels, list(groups)))
+        else:
+            tune_index, held_index = next(ShuffleSplit(**splitter_options).split(texts))
+        coef, intercept = embedder.tune([texts[i] for i in tune_index], labels[tune_index])
+        held_scores = np.asarray(embedder.encode([texts[i] for i in held_index]) @ coef.T) + intercept
+        self.embedder_ = embedder
+        self.coef_ = coef
+        self.intercept_ = intercept
+        self.classes_ = np.array(LABELS)
+        self.calibration_ = self._fit_calibration(held_scores, labels[held_index])
+        self.thresholds_ = self._fit_thresholds(self._calibrate(held_scores), labels[held_index])
+        self.n_features_in_ = int(coef.shape[1])
         self.training_size_ = len(texts)
         return self
 

@@ -67,3 +67,14 @@ def test_run_writes_resolved_config_metrics_and_log(tmp_path, seeds_dir):
     assert resolved["experiment"]["seed"] == 3 and resolved["benchmark"]["passages"] == 50
     assert "numpy" in json.loads((run_dir / "environment.json").read_text())["packages"]
     assert (run_dir / "run.log").read_text().count("running bench") == 1
+
+
+def test_benchmark_runs_a_named_model_in_the_cold_start_too(tmp_path, seeds_dir):
+    path = _write(tmp_path, f'[experiment]\nname = "bench_named"\nkind = "benchmark_classify.v1"\nseed = 3\n'
+                            f'[data]\nsource = "{seeds_dir}"\n[model]\nname = "policy-static"\n'
+                            '[benchmark]\npassages = 40\nrepeats = 1\ncold_repeats = 1\n')
+    run_dir = run_experiment(path, results_root=tmp_path / "results", progress=False)
+    metrics = json.loads((run_dir / "metrics.json").read_text())
+    assert metrics["model"] == "policy-static" and metrics["passages"] == 40
+    assert metrics["torch_loaded_after_classify"] is False
+    assert "model='policy-static'" in (run_dir / "report.md").read_text()

@@ -7,7 +7,7 @@ a model).  Backends are named with a version, so old configs keep their
 meaning when a backend changes.
 
 >>> sorted(BACKENDS)
-['hybrid.v1', 'minilm.v1', 'static.v1', 'static_lex.v1', 'tfidf.v1']
+['hybrid.v1', 'minilm.v1', 'minilm_tuned.v1', 'static.v1', 'static_lex.v1', 'tfidf.v1']
 """
 from __future__ import annotations
 
@@ -19,17 +19,19 @@ from .base import Embedder
 from .hybrid import HybridEmbedder
 from .lexical import StaticLexicalEmbedder
 from .minilm import MiniLMEmbedder
+from .minilm_tuned import MiniLMTunedEmbedder
 from .static import StaticEmbedder, default_static_path
 from .tfidf import TfidfEmbedder
 
 __all__ = ["Embedder", "BACKENDS", "ALIASES", "make_embedder", "StaticEmbedder",
-           "MiniLMEmbedder", "TfidfEmbedder", "HybridEmbedder", "StaticLexicalEmbedder", "default_static_path", "resolve_backend"]
+           "MiniLMEmbedder", "MiniLMTunedEmbedder", "TfidfEmbedder", "HybridEmbedder", "StaticLexicalEmbedder", "default_static_path", "resolve_backend"]
 
 BACKENDS = {"static.v1": StaticEmbedder, "minilm.v1": MiniLMEmbedder, "tfidf.v1": TfidfEmbedder,
-            "hybrid.v1": HybridEmbedder, "static_lex.v1": StaticLexicalEmbedder}
+            "hybrid.v1": HybridEmbedder, "static_lex.v1": StaticLexicalEmbedder,
+            "minilm_tuned.v1": MiniLMTunedEmbedder}
 #: Short names users type, mapped to the current version.
 ALIASES = {"static": "static.v1", "minilm": "minilm.v1", "tfidf": "tfidf.v1", "hybrid": "hybrid.v1",
-           "static_lex": "static_lex.v1"}
+           "static_lex": "static_lex.v1", "minilm_tuned": "minilm_tuned.v1"}
 
 
 def resolve_backend(name: str, *, owner: str = "PolicyClassifier") -> str:
@@ -48,5 +50,16 @@ def make_embedder(name: str, **options: Any) -> Embedder:
 
     >>> make_embedder("tfidf").spec()["name"]
     'tfidf.v1'
+    >>> make_embedder("tfidf", cv=3)
+    Traceback (most recent call last):
+    ...
+    ValueError: The backend 'tfidf.v1' takes no option(s) ['cv']; its options are ['max_features', 'min_df']
     """
-    return BACKENDS[resolve_backend(name, owner="make_embedder")](**options)
+    import inspect
+
+    backend = BACKENDS[resolve_backend(name, owner="make_embedder")]
+    allowed = [p for p in inspect.signature(backend.__init__).parameters if p != "self"]
+    unknown = sorted(set(options) - set(allowed))
+    if unknown:
+        raise ValueError(f"The backend {backend.name!r} takes no option(s) {unknown}; its options are {allowed}")
+    return backend(**options)

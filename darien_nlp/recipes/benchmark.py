@@ -19,7 +19,8 @@ logger = logging.getLogger(__name__)
 
 _COLD_START = (
     "import time, sys; t = time.perf_counter(); import darien_nlp; "
-    "p = darien_nlp.classify('Panama and Colombia agreed to dismantle smuggling networks in the Darien.'); "
+    "p = darien_nlp.classify('Panama and Colombia agreed to dismantle smuggling networks in the Darien.', "
+    "model=sys.argv[1]); "
     "print(__import__('json').dumps({'seconds': time.perf_counter() - t, 'labels': list(p.labels), "
     "'torch_loaded': 'torch' in sys.modules, 'heavy': sorted(m for m in ('torch', 'sentence_transformers', "
     "'bertopic', 'umap', 'hdbscan', 'transformers') if m in sys.modules)}))"
@@ -60,7 +61,7 @@ def run(context: RunContext) -> dict:
     best = min(timings)
     cold = []
     for _ in range(config["cold_repeats"]):
-        out = subprocess.run([sys.executable, "-c", _COLD_START], capture_output=True, text=True, check=True,
+        out = subprocess.run([sys.executable, "-c", _COLD_START, model], capture_output=True, text=True, check=True,
                              cwd=str(context.root))
         cold.append(json.loads(out.stdout.strip().splitlines()[-1]))
     metrics = {
@@ -75,12 +76,14 @@ def run(context: RunContext) -> dict:
         "torch_loaded_after_classify": any(c["torch_loaded"] for c in cold),
         "heavy_modules_after_classify": sorted({m for c in cold for m in c["heavy"]}),
     }
+    call = "darien_nlp.classify('...')" if model == "default" else f"darien_nlp.classify('...', model={model!r})"
     report = "\n".join([
         f"# {context.config['experiment']['name']}", "",
-        f"- batched `classify` on {len(texts):,} passages (mean {metrics['mean_chars']:.0f} chars): "
+        f"- model `{model}`; batched `classify` on {len(texts):,} passages (mean {metrics['mean_chars']:.0f} chars): "
         f"**{metrics['passages_per_second']:,.0f} passages/s** (best of {len(timings)}; the first pass, "
-        f"which fills the static model's word cache, ran at {metrics['first_pass_passages_per_second']:,.0f}/s)",
-        f"- cold start, `python -c \"import darien_nlp; darien_nlp.classify('...')\"` to result: "
+        f"which also fills caches such as the static model's word cache, ran at "
+        f"{metrics['first_pass_passages_per_second']:,.0f}/s)",
+        f"- cold start, `python -c \"import darien_nlp; {call}\"` to result: "
         f"**{metrics['cold_start_median_seconds']:.2f} s** (median of {len(cold)})",
         f"- torch in sys.modules after classify: **{metrics['torch_loaded_after_classify']}**; heavy modules: "
         f"{metrics['heavy_modules_after_classify'] or 'none'}", "",

@@ -76,17 +76,21 @@ def run(context: RunContext) -> dict:
     texts, labels = [g.text for g in train], label_matrix(train)
     groups = [f"{g.corpus}|{g.doc_id}" for g in train]
 
-    def make(backend, C):
-        return PolicyClassifier(backend=backend, C=C, class_weight=model_config["class_weight"],
+    def make(backend, C, head="logreg.v1", options=None):
+        return PolicyClassifier(backend=backend, backend_options=options or None, head=head, C=C,
+                                class_weight=model_config["class_weight"],
                                 calibration=model_config["calibration"], thresholds=model_config["thresholds"],
                                 cv=model_config["cv"], random_state=seed)
 
+    head, options = model_config["head"], model_config["backend_options"]
     # Choose C on dev macro-F1 (thresholds and calibration come from out-of-fold train scores).
-    selection = []
-    best = None
-    for C in model_config["C_grid"]:
+    # With one C and refit_on_dev there is nothing to choose: only the train + dev model is fitted.
+    grid = model_config["C_grid"] if len(model_config["C_grid"]) > 1 or not model_config["refit_on_dev"] else []
+    selection = [] if grid else [{"C": model_config["C_grid"][0], "dev_macro_f1": None, "fit_seconds": None}]
+    best = None if grid else (None, model_config["C_grid"][0], None)
+    for C in grid:
         started = time.perf_counter()
-        classifier = make(model_config["backend"], C).fit(texts, labels, groups=groups)
+        classifier = make(model_config["backend"], C, head, options).fit(texts, labels, groups=groups)
         dev = _evaluate_model(classifier.predict_proba, classifier.thresholds_, {"dev": by_split["dev"]}, 0, seed)["dev"]
         selection.append({"C": C, "dev_macro_f1": dev["macro_f1"], "fit_seconds": round(time.perf_counter() - started, 1)})
         logger.info("C=%s dev macro-F1 %.3f", C, dev["macro_f1"])
@@ -98,9 +102,11 @@ def run(context: RunContext) -> dict:
         # C was chosen on dev; the shipped model then learns from train + dev (thresholds and
         # calibration still come from out-of-fold scores). Dev figures below are then not held out.
         training = train + by_split["dev"]
-        classifier = make(model_config["backend"], best_C).fit(
+        started = time.perf_counter()
+        classifier = make(model_config["backend"], best_C, head, options).fit(
             [g.text for g in training], label_matrix(training),
             groups=[f"{g.corpus}|{g.doc_id}" for g in training])
+        logger.info("final model fitted on %d passages in %.1f s", len(training), time.perf_counter() - started)
     results = {"model": _evaluate_model(classifier.predict_proba, classifier.thresholds_, by_split, n_bootstrap, seed)}
 
     for baseline in config["baselines"]["run"]:
@@ -114,7 +120,8 @@ def run(context: RunContext) -> dict:
 
     fingerprint = gold_fingerprint(training)
     summary = {
-        "backend": model_config["backend"], "C": best_C, "C_selection": selection,
+        "backend": model_config["backend"], "backend_options": options, "head": head,
+        "C": best_C, "C_selection": selection,
         "train_size": len(training), "refit_on_dev": model_config["refit_on_dev"], "sizes": {k: len(v) for k, v in by_split.items()},
         "training_fingerprint": fingerprint,
         "thresholds": dict(zip(LABELS, map(float, classifier.thresholds_))),
@@ -161,12 +168,25 @@ def results_table(summary) -> str:
     return markdown_table(rows, columns)
 
 
+def _describe(config, summary) -> str:
+    """How the model was built, for the report and the card."""
+    if summary.get("head") == "finetune.v1":
+        return (f"Backend `{summary['backend']}` {json.dumps(summary['backend_options'], sort_keys=True)}: its top layers tuned "
+                "jointly with a linear head (`finetune.v1`); Platt calibration and per-label thresholds fitted on a "
+                f"held-out 1/{config['model']['cv']} of the training documents that the tuning never saw,")
+    return (f"Backend `{summary['backend']}`, C = {summary['C']} (chosen on dev from "
+            f"{[s['C'] for s in summary['C_selection']]}),")
+
+
 def _report(config, summary) -> str:
     return "\n".join([
         f"# {config['experiment']['name']}", "",
-        f"Backend `{summary['backend']}`, C = {summary['C']} (chosen on dev from {[s['C'] for s in summary['C_selection']]}),",
+        _describe(config, summary),
         f"trained on {summary['train_size']} gold passages (fingerprint `{summary['training_fingerprint'][:16]}`)"
-        + (" — train + dev after choosing C on dev, so the dev rows are not held out." if summary["refit_on_dev"] else "."),
+        + ("." if not summary["refit_on_dev"] else
+           " — train + dev after choosing C on dev, so the dev rows are not held out."
+           if summary["C_selection"][0]["dev_macro_f1"] is not None else
+           " — train + dev, so the dev rows are not held out (test is)."),
         f"Thresholds: {json.dumps({k: round(v, 2) for k, v in summary['thresholds'].items()})}", "",
         "F1 per label; 95 % intervals from a document-level bootstrap.", "",
         results_table(summary), "",
@@ -184,9 +204,10 @@ def _card(config, summary) -> str:
         "Labelling paragraphs of official releases and news on migration policy in the Americas, and whole release "
         "streams (it is trained with hard negatives from unrelated releases). Not for decisions about individuals.", "",
         "## Model",
-        f"Embedding backend `{summary['backend']}`; one class-weighted logistic regression per label (C = {summary['C']}), "
-        "Platt-calibrated on out-of-fold scores, per-label thresholds tuned for F1 on out-of-fold probabilities. "
-        "Stored as safetensors + JSON with a sha256 manifest; no pickle.", "",
+        (f"{_describe(config, summary)} tuned for F1. " if summary.get("head") == "finetune.v1" else
+         f"Embedding backend `{summary['backend']}`; one class-weighted logistic regression per label (C = {summary['C']}), "
+         "Platt-calibrated on out-of-fold scores, per-label thresholds tuned for F1 on out-of-fold probabilities. ")
+        + "Stored as safetensors + JSON with a sha256 manifest; no pickle.", "",
         "## Data",
         f"{summary['train_size']} gold passages from the White House briefing-room and State Department corpora "
         "(see experiments/annotations/README.md); split by document.", "",
@@ -209,13 +230,15 @@ def _card(config, summary) -> str:
 RECIPE = Recipe(
     schema={
         "data": {"corpora": "", "annotations": "experiments/annotations", "seeds": "seeds"},
-        "model": {"backend": "static.v1", "C_grid": [1.0, 4.0, 16.0], "class_weight": "balanced",
+        "model": {"backend": "static.v1", "backend_options": {}, "head": "logreg.v1", "C_grid": [1.0, 4.0, 16.0],
+                  "class_weight": "balanced",
                   "calibration": "sigmoid", "thresholds": "f1", "cv": 5, "refit_on_dev": False},
         "baselines": {"run": ["tfidf", "zero_shot"], "zero_shot_backend": "static"},
         "evaluate": {"n_bootstrap": 1000},
         "output": {"model_dir": ""},
     },
-    choices={"model.backend": ("static", "static.v1", "minilm", "minilm.v1", "tfidf", "tfidf.v1", "hybrid", "hybrid.v1", "static_lex", "static_lex.v1"),
+    choices={"model.backend": ("static", "static.v1", "minilm", "minilm.v1", "tfidf", "tfidf.v1", "hybrid", "hybrid.v1", "static_lex", "static_lex.v1", "minilm_tuned", "minilm_tuned.v1"),
+             "model.head": ("logreg.v1", "finetune.v1"),
              "baselines.run": ("tfidf", "minilm", "static", "hybrid", "static_lex", "zero_shot"),
              "model.thresholds": ("f1", "fixed")},
     run=run,

@@ -101,3 +101,30 @@ def test_train_recipe_end_to_end_and_reproducible(synthetic):
     again = json.loads((second / "metrics.json").read_text())
     assert again["thresholds"] == metrics["thresholds"]
     assert again["results"] == metrics["results"]
+
+
+def test_train_recipe_tunes_minilm_with_its_head(synthetic):
+    pytest.importorskip("sentence_transformers", reason="the minilm extra is not installed")
+    config, tmp_path = synthetic
+    text = config.read_text().replace('backend = "static"\nC_grid = [1.0, 8.0]\ncv = 3\n', (
+        'backend = "minilm_tuned"\nhead = "finetune.v1"\nC_grid = [1.0]\nrefit_on_dev = true\ncv = 3\n'
+        '[model.backend_options]\ntrain_layers = 1\nmax_length = 32\nepochs = 3\nlr = 5e-4\nbatch_size = 8\nseed = 2\n'))
+    assert "minilm_tuned" in text
+    text = text.replace('run = ["tfidf", "zero_shot"]', "run = []")
+    config.write_text(text)
+    run = run_experiment(config, results_root=tmp_path / "results", progress=False)
+    metrics = json.loads((run / "metrics.json").read_text())
+    assert metrics["head"] == "finetune.v1" and metrics["C_selection"][0]["dev_macro_f1"] is None
+    assert metrics["results"]["model"]["test"]["macro_f1"] > 0.6  # separable themes; an untuned head scores far lower
+    report = (run / "report.md").read_text()
+    assert "`finetune.v1`" in report and "held-out 1/3 of the training documents" in report
+    assert "so the dev rows are not held out (test is)" in report
+    model = PolicyClassifier.load(tmp_path / "model")
+    assert set(model.embedder_.state()) and all(k.startswith("encoder.layer.5.") for k in model.embedder_.state())
+
+
+def test_finetune_head_is_a_validated_choice(synthetic):
+    config, tmp_path = synthetic
+    config.write_text(config.read_text().replace('backend = "static"', 'backend = "static"\nhead = "mlp.v1"'))
+    with pytest.raises(ValueError, match="model.head"):
+        run_experiment(config, results_root=tmp_path / "results", progress=False)
