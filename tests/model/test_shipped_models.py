@@ -1,0 +1,37 @@
+"""The shipped models in models/: they load with their manifests verified and reproduce their recorded seeds figures."""
+import numpy as np
+import pytest
+
+from darien_nlp.data import label_matrix, load_gold
+from darien_nlp.evaluate import evaluate
+from darien_nlp.inference import PolicyPredictor
+from darien_nlp.embed.static import models_dir
+
+
+@pytest.fixture(scope="module")
+def seeds():
+    return load_gold(splits=["seeds"])  # the seeds need no corpora
+
+
+@pytest.mark.parametrize("name", ["policy-static", "policy-minilm"])
+def test_shipped_model_reproduces_its_recorded_seeds_figures(name, seeds):
+    if name == "policy-minilm":
+        pytest.importorskip("sentence_transformers", reason="the minilm extra is not installed")
+    predictor = PolicyPredictor.load(models_dir() / name)
+    recorded = predictor.metadata_["metrics"]["seeds"]
+    probabilities = predictor.predict_proba([g.text for g in seeds])
+    predicted = (probabilities >= predictor.thresholds_).astype(int)
+    measured = evaluate(label_matrix(seeds), predicted, probabilities, n_bootstrap=0)
+    assert measured["n"] == recorded["n"] == 42
+    assert measured["macro_f1"] == pytest.approx(recorded["macro_f1"], abs=1e-6)
+    np.testing.assert_allclose([measured["per_label"][k]["f1"] for k in sorted(measured["per_label"])],
+                               [recorded["per_label"][k]["f1"] for k in sorted(recorded["per_label"])], atol=1e-6)
+
+
+def test_policy_minilm_stores_only_its_tuned_layers():
+    pytest.importorskip("sentence_transformers", reason="the minilm extra is not installed")
+    predictor = PolicyPredictor.load(models_dir() / "policy-minilm")
+    state = predictor.embedder_.state()
+    layers = {key.split(".")[2] for key in state}
+    assert predictor.metadata_["embedder"]["name"] == "minilm_tuned.v1"
+    assert layers == {"4", "5"} and all(v.dtype == np.float16 for v in state.values())
