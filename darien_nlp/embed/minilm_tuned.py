@@ -142,13 +142,14 @@ class MiniLMTunedEmbedder(Embedder):
         schedule = torch.optim.lr_scheduler.LambdaLR(
             optimiser, lambda step: min(1.0, (step + 1) / warmup) * max(0.0, 1.0 - step / steps))
         target = torch.from_numpy(labels)
+        preprocess = getattr(model, "preprocess", None) or model.tokenize  # sentence-transformers >= 6 / older
         model.train()
         for epoch in range(self.epochs):
             order = rng.permutation(len(texts))
             total = 0.0
             for start in range(0, len(order), self.batch_size):
                 batch = order[start:start + self.batch_size]
-                features = model.tokenize([texts[i] for i in batch])
+                features = preprocess([texts[i] for i in batch])
                 pooled = model(features)["sentence_embedding"]
                 loss = loss_fn(head(pooled), target[batch])
                 optimiser.zero_grad()
