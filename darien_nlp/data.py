@@ -74,6 +74,11 @@ def record_doc(record: dict) -> str:
     return record.get("doc") or doc_key(record["doc_id"])
 
 
+def split_key(record: dict) -> str:
+    """``"corpus|document key"``: how ``splits.json`` names the document a record belongs to."""
+    return f"{record['corpus']}|{record_doc(record)}"
+
+
 def reference_key(record: dict) -> tuple[str, str, int, int]:
     """``(corpus, document key, start, end)``: what identifies a passage across passes and rounds."""
     return (record.get("corpus", SEEDS_CORPUS), record_doc(record), record["start"], record["end"])
@@ -224,7 +229,7 @@ def load_gold(corpora: str | os.PathLike | None = None, *, splits: Iterable[str]
             raise GoldDataError(f"No gold annotations at {gold_path}")
         split_of = _split_table(folder)
         for record in read_annotations(gold_path):
-            record["split"] = split_of.get(f"{record['corpus']}|{record_doc(record)}") or (
+            record["split"] = split_of.get(split_key(record)) or (
                 split_of.get(f"{record['corpus']}|{record['doc_id']}") if "doc_id" in record else None)
             if record["split"] is None:
                 raise GoldDataError(f"{gold_path}: document {record_doc(record)!r} has no split in splits.json")
@@ -311,7 +316,7 @@ def assign_splits(records: Iterable[dict], *, seed: int, fractions=(("train", 0.
 
     documents: dict[str, list[dict]] = defaultdict(list)
     for record in records:
-        documents[f"{record['corpus']}|{record_doc(record)}"].append(record)
+        documents[split_key(record)].append(record)
     totals = {label: sum(label in r["labels"] for rs in documents.values() for r in rs) for label in LABELS}
     total_passages = sum(len(rs) for rs in documents.values())
     keys = sorted(documents)

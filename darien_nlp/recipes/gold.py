@@ -42,7 +42,7 @@ def _read(path: Path) -> list[dict]:
 
 
 def run(context: RunContext) -> dict:
-    from ..data import assign_splits, load_gold, record_doc
+    from ..data import assign_splits, load_gold, split_key
     from ..evaluate import markdown_table
 
     config = context.config
@@ -53,7 +53,7 @@ def run(context: RunContext) -> dict:
     gold_records = _read(folder / "gold.jsonl")
     split_file = folder / "splits.json"
     committed = json.loads(split_file.read_text())["documents"] if split_file.is_file() else {}
-    present = {f"{r['corpus']}|{record_doc(r)}" for r in gold_records}
+    present = {split_key(r) for r in gold_records}
     fixed = None if config["splits"]["rebuild"] else {k: v for k, v in committed.items() if k in present}
     if fixed is None or present - set(fixed):
         # rebuild: every document afresh; otherwise only documents new to the gold data are placed
