@@ -103,13 +103,44 @@ def _check_threshold(threshold):
     return float(threshold)
 
 
+def _reads_context(classifier) -> bool:
+    return bool(getattr(getattr(classifier, "embedder_", None), "uses_context", False))
+
+
+def _check_context(context, n: int) -> list[str | None]:
+    """One context per item: ``None``, a str shared by every item, or a sequence of str/None."""
+    if context is None:
+        return [None] * n
+    if isinstance(context, (bytes, bytearray)):
+        raise TypeError("classify(): context must be str, got bytes: decode it first")
+    if isinstance(context, str):
+        return [context] * n
+    if not isinstance(context, Iterable):
+        raise TypeError(f"classify(): context must be a str, a list of str or None, got {type(context).__name__}")
+    contexts = list(context)
+    if len(contexts) != n:
+        raise ValueError(f"classify(): {n} texts but {len(contexts)} contexts; give one context per text")
+    for position, value in enumerate(contexts):
+        if value is not None and not isinstance(value, str):
+            raise TypeError(f"classify(): context {position} is a {type(value).__name__}, not a str or None")
+    return contexts
+
+
 def classify(texts: str | Iterable[str], *, model: Any = "default", threshold: float | None = None,
-             strict: bool = False) -> Prediction | list[Prediction]:
+             strict: bool = False, context: str | Iterable[str | None] | None = None) -> Prediction | list[Prediction]:
     """Label a string (-> one :class:`Prediction`) or an iterable of strings (-> a list, in order).
 
     Empty and whitespace-only strings get a prediction with no labels and zero
     scores (``strict=True`` raises instead).  Texts over :data:`MAX_CHARS`
     characters are truncated and flagged ``truncated=True``.
+
+    ``context`` is the text around each passage in its document (a str for all
+    of them, or one str or ``None`` per text).  The annotation guide labels a
+    passage also through the document it sits in, and the default model reads
+    the context beside the passage (its first 256 tokens or so; a window of
+    about 600 characters each side works best, as :func:`classify_document`
+    builds).  Without a context a passage is read alone.  Models without the
+    ``context`` backend ignore it.
 
     >>> [p.labels for p in classify(["", "   "])]  # doctest: +SKIP
     [(), ()]
@@ -125,12 +156,14 @@ def classify(texts: str | Iterable[str], *, model: Any = "default", threshold: f
     for position, text in enumerate(items):
         if not isinstance(text, str):
             raise TypeError(f"classify(): item {position} is a {type(text).__name__}, not a str")
+    contexts = _check_context(context, len(items))
     cut = _check_threshold(threshold)
-    predictions = _predict(items, model=model, threshold=cut, strict=strict)
+    predictions = _predict(items, model=model, threshold=cut, strict=strict, contexts=contexts)
     return predictions[0] if single else predictions
 
 
-def _predict(items: Sequence[str], *, model, threshold, strict) -> list[Prediction]:
+def _predict(items: Sequence[str], *, model, threshold, strict,
+             contexts: Sequence[str | None] | None = None) -> list[Prediction]:
     present = [i for i, text in enumerate(items) if text.strip()]
     if strict and len(present) < len(items):
         empty = next(i for i, text in enumerate(items) if not text.strip())
@@ -138,7 +171,10 @@ def _predict(items: Sequence[str], *, model, threshold, strict) -> list[Predicti
     results: list[Prediction | None] = [None] * len(items)
     if present:
         classifier = load_model(model)
-        batch = [items[i][:MAX_CHARS] for i in present]
+        if contexts is not None and _reads_context(classifier) and any(c is not None for c in contexts):
+            batch = [(items[i][:MAX_CHARS], None if contexts[i] is None else contexts[i][:MAX_CHARS]) for i in present]
+        else:
+            batch = [items[i][:MAX_CHARS] for i in present]
         probabilities = classifier.predict_proba(batch)
         cuts = classifier.thresholds_ if threshold is None else np.full(len(LABELS), threshold)
         on = probabilities >= cuts
@@ -157,8 +193,11 @@ def classify_document(document: str | Document, *, model: Any = "default", thres
                       max_chars: int = 600, top: int = 3) -> DocumentPrediction:
     """Segment a document (or raw text) and label each passage; summarise per label.
 
-    ``label_shares`` is the share of passages carrying each label;
-    ``strongest`` lists the ``top`` highest-scoring labelled passages per label.
+    A model that reads context (the default) gets each passage with the text
+    around it (its ``window`` characters each side, see
+    :func:`darien_nlp.corpus.context_window`).  ``label_shares`` is the share of
+    passages carrying each label; ``strongest`` lists the ``top``
+    highest-scoring labelled passages per label.
     """
     if isinstance(document, str):
         from .corpus import normalise
@@ -167,7 +206,16 @@ def classify_document(document: str | Document, *, model: Any = "default", thres
     if not isinstance(document, Document):
         raise TypeError(f"classify_document() needs a str or a Document, got {type(document).__name__}")
     passages = segment(document, max_chars=max_chars)
-    predictions = classify([p.text for p in passages], model=model, threshold=threshold) if passages else []
+    predictions: list[Prediction] = []
+    if passages:
+        classifier = load_model(model)
+        contexts = None
+        if _reads_context(classifier):
+            from .corpus import context_window
+
+            window = classifier.embedder_.window
+            contexts = [context_window(document.text, p.start, p.end, window) for p in passages]
+        predictions = classify([p.text for p in passages], model=classifier, threshold=threshold, context=contexts)
     pairs = list(zip(passages, predictions))
     shares = {label: (sum(label in p.labels for p in predictions) / len(predictions) if predictions else 0.0)
               for label in LABELS}

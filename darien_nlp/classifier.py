@@ -23,6 +23,7 @@ from sklearn.exceptions import NotFittedError
 
 from .embed import BACKENDS, make_embedder, resolve_backend
 from .embed.base import check_texts
+from .embed.context import split_items
 from .taxonomy import LABELS, labels_to_matrix
 
 __all__ = ["PolicyClassifier", "NotFittedError"]
@@ -54,8 +55,21 @@ def _as_label_matrix(Y) -> np.ndarray:
     return matrix.astype(np.int64)
 
 
-def _check_X(X) -> list[str]:
-    return check_texts(X, name="X")
+def _check_X(X, *, pairs: bool = False) -> list:
+    """Texts as a list of str; with a ``context`` backend also ``(text, context)`` pairs."""
+    if pairs:
+        texts, contexts = split_items(X, name="X")
+        return [text if context is None else (text, context) for text, context in zip(texts, contexts)]
+    items = X if isinstance(X, (str, bytes)) else list(X)
+    for position, item in enumerate(items if isinstance(items, list) else []):
+        if isinstance(item, tuple):
+            raise TypeError(f"X[{position}] is a (text, context) pair; only backend='context' reads document "
+                            "context. Pass strings, or use the 'context' backend.")
+    return check_texts(items, name="X")
+
+
+def _reads_context(backend) -> bool:
+    return bool(getattr(backend, "uses_context", False))
 
 
 def _sigmoid(z):
@@ -67,7 +81,9 @@ class PolicyClassifier(ClassifierMixin, BaseEstimator):
 
     Parameters (keyword-only, stored as given; validated in ``fit``):
 
-    backend : ``"static"`` (default), ``"minilm"``, ``"tfidf"`` or a versioned name.
+    backend : ``"static"`` (default), ``"minilm"``, ``"tfidf"`` or a versioned name.  With
+        ``"context"`` (a wrapper around another backend) ``X`` may also hold ``(text, context)``
+        pairs: the passage and the text around it in its document.
     backend_options : dict passed to the backend, e.g. ``{"path": "models/static-minilm-v1"}``.
     head : ``"logreg.v1"``: one class-weighted logistic regression per label; ``"finetune.v1"``:
         a linear head trained jointly with a tunable backend (``minilm_tuned``), whose
@@ -131,7 +147,7 @@ class PolicyClassifier(ClassifierMixin, BaseEstimator):
     def fit(self, X: Sequence[str], Y, *, groups: Sequence | None = None) -> "PolicyClassifier":
         """Fit on texts ``X`` and labels ``Y`` (indicator matrix or label-id lists)."""
         self._validate_params()
-        texts = _check_X(X)
+        texts = _check_X(X, pairs=_reads_context(BACKENDS[resolve_backend(self.backend)]))
         labels = _as_label_matrix(Y)
         if len(texts) != labels.shape[0]:
             raise ValueError(f"X has {len(texts)} texts but Y has {labels.shape[0]} rows")
@@ -209,9 +225,9 @@ class PolicyClassifier(ClassifierMixin, BaseEstimator):
         if groups is not None:
             groups = np.asarray(list(groups))
             n_splits = min(n_splits, len(np.unique(groups)))
-            splitter = GroupKFold(n_splits=n_splits).split(texts, labels, groups)
+            splitter = GroupKFold(n_splits=n_splits).split(np.zeros(len(texts)), labels, groups)
         else:
-            splitter = KFold(n_splits=n_splits, shuffle=True, random_state=self.random_state).split(texts)
+            splitter = KFold(n_splits=n_splits, shuffle=True, random_state=self.random_state).split(np.zeros(len(texts)))
         scores = np.zeros(labels.shape, dtype=np.float64)
         for train_index, test_index in splitter:
             if features is not None:  # a pretrained embedder: encode once, slice per fold
@@ -271,7 +287,7 @@ class PolicyClassifier(ClassifierMixin, BaseEstimator):
     def decision_function(self, X: Sequence[str]) -> np.ndarray:
         """Raw per-label scores (n, 5) before calibration."""
         self._check_fitted()
-        features = self.embedder_.encode(_check_X(X))
+        features = self.embedder_.encode(_check_X(X, pairs=_reads_context(self.embedder_)))
         return np.asarray(features @ self.coef_.T) + self.intercept_
 
     def predict_proba(self, X: Sequence[str]) -> np.ndarray:

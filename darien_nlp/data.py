@@ -21,7 +21,7 @@ from typing import Iterable
 
 import numpy as np
 
-from .corpus import load_corpus, text_sha256
+from .corpus import context_window, load_corpus, text_sha256
 from .taxonomy import LABELS, labels_to_matrix, validate_labels
 
 __all__ = ["GoldPassage", "GoldDataError", "CorporaNotFoundError", "load_gold", "resolve_corpora", "doc_key",
@@ -55,6 +55,8 @@ class GoldPassage:
     split: str
     annotation_pass: str
     stratum: str | None = None
+    #: The passage with the text around it in its document (``load_gold(context_chars=...)``).
+    context: str | None = None
 
 
 def doc_key(doc_id: str) -> str:
@@ -180,12 +182,13 @@ def _seed_records(seeds_dir: Path) -> list[dict]:
     return records
 
 
-def _rebuild(records: list[dict], source: Path, corpus_name: str) -> dict[tuple[str, int, int], tuple[str, str]]:
-    """Read the documents the records need from ``source``; return (doc, start, end) -> (doc_id, text)."""
+def _rebuild(records: list[dict], source: Path, corpus_name: str,
+             context_chars: int | None = None) -> dict[tuple[str, int, int], tuple[str, str, str | None]]:
+    """Read the documents the records need from ``source``; return (doc, start, end) -> (doc_id, text, context)."""
     needed = defaultdict(list)
     for record in records:
         needed[record_doc(record)].append(record)
-    texts: dict[tuple[str, int, int], tuple[str, str]] = {}
+    texts: dict[tuple[str, int, int], tuple[str, str, str | None]] = {}
     found = set()
     include = SEED_FILES if corpus_name == SEEDS_CORPUS else None
     for document in load_corpus(source, select=lambda doc_id: doc_key(doc_id) in needed, on_error="skip",
@@ -195,7 +198,11 @@ def _rebuild(records: list[dict], source: Path, corpus_name: str) -> dict[tuple[
             continue
         found.add(key)
         for record in needed[key]:
-            texts[(key, record["start"], record["end"])] = (document.doc_id, document.text[record["start"]:record["end"]])
+            start, end = record["start"], record["end"]
+            context = None
+            if context_chars is not None and end <= len(document.text):
+                context = context_window(document.text, start, end, context_chars)
+            texts[(key, start, end)] = (document.doc_id, document.text[start:end], context)
     missing = sorted(set(needed) - found)
     if missing:
         raise GoldDataError(
@@ -207,10 +214,12 @@ def _rebuild(records: list[dict], source: Path, corpus_name: str) -> dict[tuple[
 
 def load_gold(corpora: str | os.PathLike | None = None, *, splits: Iterable[str] | None = None,
               include_seeds: bool = True, annotations: str | os.PathLike | None = None,
-              seeds_dir: str | os.PathLike | None = None) -> list[GoldPassage]:
+              seeds_dir: str | os.PathLike | None = None, context_chars: int | None = None) -> list[GoldPassage]:
     """Rebuild the gold passages (corpus references + seeds) with every hash verified.
 
     ``splits`` keeps only those splits (``train``, ``dev``, ``test``, ``seeds``).
+    ``context_chars`` also fills each passage's ``context``: the passage with up to that
+    many characters of its document on each side (what the ``context`` backend reads).
     Raises :class:`CorporaNotFoundError` when no corpora folder is available and
     :class:`GoldDataError` naming the passage when a text no longer matches its hash.
 
@@ -219,6 +228,9 @@ def load_gold(corpora: str | os.PathLike | None = None, *, splits: Iterable[str]
     folder = Path(annotations) if annotations is not None else annotations_dir()
     seeds = Path(seeds_dir) if seeds_dir is not None else repo_root() / "seeds"
     wanted = set(SPLITS if splits is None else splits)
+    if context_chars is not None and (isinstance(context_chars, bool) or not isinstance(context_chars, int)
+                                      or context_chars < 0):
+        raise ValueError(f"The 'context_chars' parameter of load_gold must be an int >= 0 or None. Got {context_chars!r}.")
     unknown = wanted - set(SPLITS)
     if unknown:
         raise ValueError(f"The 'splits' parameter of load_gold must hold only {list(SPLITS)}. Got {sorted(unknown)}.")
@@ -240,7 +252,7 @@ def load_gold(corpora: str | os.PathLike | None = None, *, splits: Iterable[str]
     by_corpus = defaultdict(list)
     for record in records:
         by_corpus[record.get("corpus", SEEDS_CORPUS)].append(record)
-    texts: dict[tuple[str, str, int, int], tuple[str, str]] = {}
+    texts: dict[tuple[str, str, int, int], tuple[str, str, str | None]] = {}
     for corpus_name, group in by_corpus.items():
         if corpus_name == SEEDS_CORPUS:
             source = seeds
@@ -251,12 +263,12 @@ def load_gold(corpora: str | os.PathLike | None = None, *, splits: Iterable[str]
                     f"Corpus file {corpus_name!r} is missing from {source.parent}: "
                     f"{len(group)} gold passages reference it"
                 )
-        for key, text in _rebuild(group, source, corpus_name).items():
+        for key, text in _rebuild(group, source, corpus_name, context_chars).items():
             texts[(corpus_name,) + key] = text
     gold = []
     for record in records:
         corpus_name = record.get("corpus", SEEDS_CORPUS)
-        doc_id, text = texts[(corpus_name, record_doc(record), record["start"], record["end"])]
+        doc_id, text, context = texts[(corpus_name, record_doc(record), record["start"], record["end"])]
         expected = record.get("sha256")
         passage_id = record.get("passage_id") or f"{doc_id}:{record.get('index', record['start'])}:{text_sha256(text)[:8]}"
         if expected and text_sha256(text) != expected:
@@ -268,6 +280,7 @@ def load_gold(corpora: str | os.PathLike | None = None, *, splits: Iterable[str]
             passage_id=passage_id, corpus=corpus_name, doc_id=doc_id,
             start=record["start"], end=record["end"], text=text, labels=tuple(record["labels"]),
             split=record["split"], annotation_pass=record.get("pass", "unknown"), stratum=record.get("stratum"),
+            context=context,
         ))
     return gold
 

@@ -32,6 +32,11 @@ class PolicyPredictor:
         self.classes_ = np.array(LABELS)
         self.metadata_ = metadata or {}
 
+    @property
+    def uses_context(self) -> bool:
+        """True when the model reads ``(text, context)`` pairs (the ``context`` backend)."""
+        return bool(getattr(self.embedder_, "uses_context", False))
+
     @classmethod
     def load(cls, path: str | Path) -> "PolicyPredictor":
         """Load a model folder after verifying its manifest (see :mod:`darien_nlp.persistence`)."""
@@ -42,8 +47,10 @@ class PolicyPredictor:
         return cls(embedder=parts["embedder"], coef=head["coef"], intercept=head["intercept"],
                    calibration=head["calibration"], thresholds=head["thresholds"], metadata=parts["config"])
 
-    def predict_proba(self, texts: Sequence[str]) -> np.ndarray:
-        """Calibrated per-label probabilities (n, 5) in :data:`LABELS` order."""
+    def predict_proba(self, texts: Sequence) -> np.ndarray:
+        """Calibrated per-label probabilities (n, 5) in :data:`LABELS` order.
+
+        ``texts`` are strings, or ``(text, context)`` pairs for a model that reads context."""
         features = self.embedder_.encode(list(texts))
         scores = np.asarray(features @ self.coef_.T, dtype=np.float64) + self.intercept_
         z = scores * self.calibration_[:, 0] + self.calibration_[:, 1]

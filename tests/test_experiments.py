@@ -2,6 +2,7 @@ import json
 
 import pytest
 
+from darien_nlp.api import load_model
 from darien_nlp.experiments import ConfigError, load_config, run_experiment
 
 
@@ -78,3 +79,5 @@ def test_benchmark_runs_a_named_model_in_the_cold_start_too(tmp_path, seeds_dir)
     assert metrics["model"] == "policy-static" and metrics["passages"] == 40
     assert metrics["torch_loaded_after_classify"] is False
     assert "model='policy-static'" in (run_dir / "report.md").read_text()
+    assert metrics["documents"] == 5 and metrics["document_passages_per_second"] > 0  # the five seeds documents
+    assert metrics["reads_context"] is bool(getattr(load_model("policy-static"), "uses_context", False))

@@ -216,3 +216,27 @@ def _hard_cut(block: str, start: int, end: int, max_chars: int) -> Iterator[tupl
             start += 1
     if end > start:
         yield start, end
+
+
+def context_window(text: str, start: int, end: int, chars: int) -> str:
+    """The span ``[start, end)`` of ``text`` with up to ``chars`` characters on each side.
+
+    What the ``context`` backend reads beside a passage; the cut falls on the
+    nearest whitespace outside the window so no word is split.
+
+    >>> context_window("one two three four five", 8, 13, 5)
+    'two three four'
+    """
+    if not (0 <= start <= end <= len(text)):
+        raise ValueError(f"context_window: span [{start}, {end}) is outside a text of {len(text)} characters")
+    if chars < 0:
+        raise ValueError(f"context_window: chars must be >= 0, got {chars}")
+    left = max(0, start - chars)
+    right = min(len(text), end + chars)
+    if left > 0 and not text[left - 1].isspace():
+        space = text.find(" ", left, start)
+        left = start if space < 0 else space + 1
+    if right < len(text) and not text[right].isspace():
+        space = text.rfind(" ", end, right)
+        right = end if space < 0 else space
+    return text[left:right].strip()

@@ -7,7 +7,7 @@ a model).  Backends are named with a version, so old configs keep their
 meaning when a backend changes.
 
 >>> sorted(BACKENDS)
-['hybrid.v1', 'minilm.v1', 'minilm_tuned.v1', 'static.v1', 'static_lex.v1', 'tfidf.v1']
+['context.v1', 'hybrid.v1', 'minilm.v1', 'minilm_tuned.v1', 'static.v1', 'static_lex.v1', 'tfidf.v1']
 """
 from __future__ import annotations
 
@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from .base import Embedder
+from .context import ContextEmbedder
 from .hybrid import HybridEmbedder
 from .lexical import StaticLexicalEmbedder
 from .minilm import MiniLMEmbedder
@@ -24,14 +25,15 @@ from .static import StaticEmbedder, default_static_path
 from .tfidf import TfidfEmbedder
 
 __all__ = ["Embedder", "BACKENDS", "ALIASES", "make_embedder", "StaticEmbedder",
-           "MiniLMEmbedder", "MiniLMTunedEmbedder", "TfidfEmbedder", "HybridEmbedder", "StaticLexicalEmbedder", "default_static_path", "resolve_backend"]
+           "MiniLMEmbedder", "MiniLMTunedEmbedder", "TfidfEmbedder", "ContextEmbedder", "HybridEmbedder", "StaticLexicalEmbedder", "default_static_path", "resolve_backend"]
 
 BACKENDS = {"static.v1": StaticEmbedder, "minilm.v1": MiniLMEmbedder, "tfidf.v1": TfidfEmbedder,
             "hybrid.v1": HybridEmbedder, "static_lex.v1": StaticLexicalEmbedder,
-            "minilm_tuned.v1": MiniLMTunedEmbedder}
+            "minilm_tuned.v1": MiniLMTunedEmbedder, "context.v1": ContextEmbedder}
 #: Short names users type, mapped to the current version.
 ALIASES = {"static": "static.v1", "minilm": "minilm.v1", "tfidf": "tfidf.v1", "hybrid": "hybrid.v1",
-           "static_lex": "static_lex.v1", "minilm_tuned": "minilm_tuned.v1"}
+           "static_lex": "static_lex.v1", "minilm_tuned": "minilm_tuned.v1",
+           "context": "context.v1"}
 
 
 def resolve_backend(name: str, *, owner: str = "PolicyClassifier") -> str:

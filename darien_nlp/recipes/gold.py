@@ -16,7 +16,11 @@ logger = logging.getLogger(__name__)
 
 
 def agreement(first: list[dict], second: list[dict]) -> dict:
-    """Cohen's kappa per label, exact-match rate, and counts on the passages both passes labelled."""
+    """Cohen's kappa and F1 per label, exact-match rate, and counts on the passages both passes labelled.
+
+    F1 of one pass scored against the other is symmetric (2 * both / (first + second)); its mean
+    over labels is the macro-F1 a system would score if it labelled like one pass and was graded
+    by the other: a reference point for the classifier's macro-F1."""
     from ..data import reference_key as key
     from ..evaluate import cohen_kappa
 
@@ -24,12 +28,16 @@ def agreement(first: list[dict], second: list[dict]) -> dict:
     b = {key(r): set(r["labels"]) for r in second}
     shared = sorted(set(a) & set(b))
     result = {"n": len(shared), "exact_match": float(np.mean([a[k] == b[k] for k in shared])) if shared else None,
-              "kappa": {}, "positives": {}}
+              "kappa": {}, "f1": {}, "positives": {}}
     for label in LABELS:
         x = [label in a[k] for k in shared]
         y = [label in b[k] for k in shared]
         result["kappa"][label] = cohen_kappa(x, y) if shared else None
         result["positives"][label] = [int(sum(x)), int(sum(y))]
+        both = sum(p and q for p, q in zip(x, y))
+        result["f1"][label] = 2 * both / (sum(x) + sum(y)) if sum(x) + sum(y) else None
+    f1s = [v for v in result["f1"].values() if v is not None]
+    result["macro_f1"] = float(np.mean(f1s)) if f1s else None
     kappas = [v for v in result["kappa"].values() if v is not None]
     result["mean_kappa"] = float(np.mean(kappas)) if kappas else None
     return result
@@ -130,7 +138,9 @@ def _agreement_section(pairs) -> list[str]:
     lines = []
     for pair, agree in pairs.items():
         lines += [f"### Passes {pair.replace('-', ' and ')} ({agree['n']} passages in common)", "", _kappa_table(agree), "",
-                  f"Mean kappa {agree['mean_kappa']:.3f}; exact label-set match {agree['exact_match']:.3f}.", ""]
+                  f"Mean kappa {agree['mean_kappa']:.3f}; macro-F1 of one pass against the other "
+                  + (f"{agree['macro_f1']:.3f}" if agree.get("macro_f1") is not None else "n/a")
+                  + f"; exact label-set match {agree['exact_match']:.3f}.", ""]
     return lines or ["No passage has been labelled by two passes yet.", ""]
 
 
@@ -156,9 +166,10 @@ def _seeds_card(gold, pairs) -> str:
 def _kappa_table(agree) -> str:
     from ..evaluate import markdown_table
 
-    rows = [{"label": label, "kappa": agree["kappa"][label], "positives (first / second pass)": "{} / {}".format(*agree["positives"][label])}
+    rows = [{"label": label, "kappa": agree["kappa"][label], "F1": agree["f1"][label],
+             "positives (first / second pass)": "{} / {}".format(*agree["positives"][label])}
             for label in LABELS]
-    return markdown_table(rows, ["label", "kappa", "positives (first / second pass)"])
+    return markdown_table(rows, ["label", "kappa", "F1", "positives (first / second pass)"])
 
 
 def _card(config, f) -> str:

@@ -13,9 +13,21 @@ from ..taxonomy import CATEGORIES, LABELS
 logger = logging.getLogger(__name__)
 
 SPLITS_EVALUATED = ("dev", "test", "seeds")
+#: Results key of a context model evaluated on passages alone.
+ALONE = "model_passage_alone"
+_ROW_NAMES = {"model": "default model", ALONE: "default model, passage alone"}
 
 
-def _evaluate_model(predict_proba, thresholds, gold_by_split, n_bootstrap, seed):
+def _texts(gold):
+    return [g.text for g in gold]
+
+
+def _with_context(gold):
+    return [(g.text, g.context) for g in gold]
+
+
+def _evaluate_model(predict_proba, thresholds, gold_by_split, n_bootstrap, seed, inputs=_texts, keep=None):
+    """Metrics per split; ``keep`` (a dict) also receives each split's 0/1 predictions."""
     from ..data import label_matrix
     from ..evaluate import evaluate
 
@@ -23,14 +35,16 @@ def _evaluate_model(predict_proba, thresholds, gold_by_split, n_bootstrap, seed)
     for split, gold in gold_by_split.items():
         if not gold:
             continue
-        probabilities = predict_proba([g.text for g in gold])
+        probabilities = predict_proba(inputs(gold))
         predicted = (probabilities >= thresholds).astype(int)
+        if keep is not None:
+            keep[split] = predicted
         results[split] = evaluate(label_matrix(gold), predicted, probabilities, n_bootstrap=n_bootstrap,
                                   seed=seed, groups=[f"{g.corpus}|{g.doc_id}" for g in gold])
     return results
 
 
-def _zero_shot(gold_by_split, embedder_name, seed, n_bootstrap):
+def _zero_shot(gold_by_split, embedder_name, seed, n_bootstrap, keep=None):
     """Cosine similarity of passage and label-description embeddings; per-label cut chosen on dev."""
     from ..data import label_matrix
     from ..embed import make_embedder
@@ -51,7 +65,7 @@ def _zero_shot(gold_by_split, embedder_name, seed, n_bootstrap):
         grid = np.quantile(dev_scores[:, j], np.linspace(0.05, 0.99, 60))
         f1 = [_f1(dev_true[:, j], dev_scores[:, j] >= cut) for cut in grid]
         thresholds[j] = grid[int(np.argmax(f1))]
-    return _evaluate_model(similarity, thresholds, gold_by_split, n_bootstrap, seed)
+    return _evaluate_model(similarity, thresholds, gold_by_split, n_bootstrap, seed, keep=keep)
 
 
 def _f1(true, predicted):
@@ -62,19 +76,35 @@ def _f1(true, predicted):
 def run(context: RunContext) -> dict:
     from ..classifier import PolicyClassifier
     from ..data import gold_fingerprint, label_matrix, load_gold
-    from ..evaluate import markdown_table
+    from ..embed import make_embedder
 
     config = context.config
     seed = config["experiment"]["seed"]
     model_config = config["model"]
     n_bootstrap = config["evaluate"]["n_bootstrap"]
+    head, options = model_config["head"], model_config["backend_options"]
+    bare_share = model_config["bare_share"]
+    if isinstance(bare_share, bool) or not isinstance(bare_share, (int, float)) or not 0.0 <= bare_share < 1.0:
+        raise ValueError(f"model.bare_share must be a number in [0, 1). Got {bare_share!r} instead.")
+    # A context backend reads each passage with the text around it in its document.
+    window = getattr(make_embedder(model_config["backend"], **(options or {})), "window", None)
+    inputs = _texts if window is None else _with_context
     gold = load_gold(context.corpora(), annotations=context.path(config["data"]["annotations"]),
-                     seeds_dir=context.path(config["data"]["seeds"]))
+                     seeds_dir=context.path(config["data"]["seeds"]), context_chars=window)
     by_split = {split: [g for g in gold if g.split == split] for split in ("train",) + SPLITS_EVALUATED}
     train = by_split.pop("train")
     logger.info("gold: %s", {k: len(v) for k, v in {"train": train, **by_split}.items()})
     texts, labels = [g.text for g in train], label_matrix(train)
     groups = [f"{g.corpus}|{g.doc_id}" for g in train]
+
+    def training_inputs(passages):
+        """Model inputs for training; with context, a seeded ``bare_share`` of passages is read alone,
+        so the model also serves callers that have no document (``classify(text)``)."""
+        items = inputs(passages)
+        if window is None or not bare_share:
+            return items
+        alone = np.random.default_rng(seed).random(len(items)) < bare_share
+        return [g.text if a else item for g, a, item in zip(passages, alone, items)]
 
     def make(backend, C, head="logreg.v1", options=None):
         return PolicyClassifier(backend=backend, backend_options=options or None, head=head, C=C,
@@ -82,7 +112,6 @@ def run(context: RunContext) -> dict:
                                 calibration=model_config["calibration"], thresholds=model_config["thresholds"],
                                 cv=model_config["cv"], random_state=seed)
 
-    head, options = model_config["head"], model_config["backend_options"]
     # Choose C on dev macro-F1 (thresholds and calibration come from out-of-fold train scores).
     # With one C and refit_on_dev there is nothing to choose: only the train + dev model is fitted.
     grid = model_config["C_grid"] if len(model_config["C_grid"]) > 1 or not model_config["refit_on_dev"] else []
@@ -90,8 +119,9 @@ def run(context: RunContext) -> dict:
     best = None if grid else (None, model_config["C_grid"][0], None)
     for C in grid:
         started = time.perf_counter()
-        classifier = make(model_config["backend"], C, head, options).fit(texts, labels, groups=groups)
-        dev = _evaluate_model(classifier.predict_proba, classifier.thresholds_, {"dev": by_split["dev"]}, 0, seed)["dev"]
+        classifier = make(model_config["backend"], C, head, options).fit(training_inputs(train), labels, groups=groups)
+        dev = _evaluate_model(classifier.predict_proba, classifier.thresholds_, {"dev": by_split["dev"]}, 0, seed,
+                              inputs)["dev"]
         selection.append({"C": C, "dev_macro_f1": dev["macro_f1"], "fit_seconds": round(time.perf_counter() - started, 1)})
         logger.info("C=%s dev macro-F1 %.3f", C, dev["macro_f1"])
         if best is None or dev["macro_f1"] > best[0]:
@@ -104,28 +134,37 @@ def run(context: RunContext) -> dict:
         training = train + by_split["dev"]
         started = time.perf_counter()
         classifier = make(model_config["backend"], best_C, head, options).fit(
-            [g.text for g in training], label_matrix(training),
+            training_inputs(training), label_matrix(training),
             groups=[f"{g.corpus}|{g.doc_id}" for g in training])
         logger.info("final model fitted on %d passages in %.1f s", len(training), time.perf_counter() - started)
-    results = {"model": _evaluate_model(classifier.predict_proba, classifier.thresholds_, by_split, n_bootstrap, seed)}
+    predictions: dict[str, dict] = {name: {} for name in ("model", ALONE, *config["baselines"]["run"])}
+    results = {"model": _evaluate_model(classifier.predict_proba, classifier.thresholds_, by_split, n_bootstrap, seed,
+                                        inputs, keep=predictions["model"])}
+    if window is not None:  # the same model on passages without their document (what classify(text) sees)
+        results[ALONE] = _evaluate_model(classifier.predict_proba, classifier.thresholds_, by_split, n_bootstrap, seed,
+                                         keep=predictions[ALONE])
 
     for baseline in config["baselines"]["run"]:
         started = time.perf_counter()
         if baseline == "zero_shot":
-            results["zero_shot"] = _zero_shot(by_split, config["baselines"]["zero_shot_backend"], seed, n_bootstrap)
+            results["zero_shot"] = _zero_shot(by_split, config["baselines"]["zero_shot_backend"], seed, n_bootstrap,
+                                              keep=predictions["zero_shot"])
         else:
             other = make(baseline, model_config["C_grid"][len(model_config["C_grid"]) // 2]).fit(texts, labels, groups=groups)
-            results[baseline] = _evaluate_model(other.predict_proba, other.thresholds_, by_split, n_bootstrap, seed)
+            results[baseline] = _evaluate_model(other.predict_proba, other.thresholds_, by_split, n_bootstrap, seed,
+                                                keep=predictions[baseline])
         logger.info("baseline %s done in %.1f s", baseline, time.perf_counter() - started)
+    comparisons = _compare_on_test(predictions, by_split["test"], n_bootstrap, seed)
 
     fingerprint = gold_fingerprint(training)
     summary = {
         "backend": model_config["backend"], "backend_options": options, "head": head,
-        "C": best_C, "C_selection": selection,
+        "C": best_C, "C_selection": selection, "window": window, "bare_share": bare_share,
         "train_size": len(training), "refit_on_dev": model_config["refit_on_dev"], "sizes": {k: len(v) for k, v in by_split.items()},
         "training_fingerprint": fingerprint,
         "thresholds": dict(zip(LABELS, map(float, classifier.thresholds_))),
         "results": results,
+        "comparisons": comparisons,
     }
     report = _report(config, summary)
     (context.run_dir / "report.md").write_text(report)
@@ -139,6 +178,34 @@ def run(context: RunContext) -> dict:
         }, card=_card(config, summary))
         summary["model_dir"] = str(output)
     return summary
+
+
+def _compare_on_test(predictions, test, n_bootstrap, seed) -> dict:
+    """Paired document-level bootstrap on test: the trained model against every other system."""
+    from ..data import label_matrix
+    from ..evaluate import compare
+
+    if not test or not n_bootstrap:
+        return {}
+    truth, groups = label_matrix(test), [f"{g.corpus}|{g.doc_id}" for g in test]
+    return {name: compare(truth, predictions["model"]["test"], by_split["test"], n_bootstrap=n_bootstrap, seed=seed,
+                          groups=groups)
+            for name, by_split in predictions.items() if name != "model" and "test" in by_split}
+
+
+def comparison_table(summary) -> str:
+    from ..evaluate import markdown_table
+
+    rows = []
+    for name, c in summary.get("comparisons", {}).items():
+        rows.append({"default model minus": _ROW_NAMES.get(name, name), "Δ macro-F1": c["delta_macro_f1"],
+                     "95% CI": f"{c['ci95'][0]:+.3f} to {c['ci95'][1]:+.3f}",
+                     "share of resamples not better": c["share_not_better"],
+                     **{f"Δ {label}": c["delta_f1"][label] for label in LABELS}})
+    if not rows:
+        return ""
+    columns = ["default model minus", "Δ macro-F1", "95% CI", "share of resamples not better", *(f"Δ {l}" for l in LABELS)]
+    return markdown_table(rows, columns)
 
 
 def _row(name, split_results, split):
@@ -161,7 +228,7 @@ def results_table(summary) -> str:
     rows = []
     for split in SPLITS_EVALUATED:
         for name, split_results in summary["results"].items():
-            row = _row("default model" if name == "model" else name, split_results, split)
+            row = _row(_ROW_NAMES.get(name, name), split_results, split)
             if row:
                 rows.append(row)
     columns = ["system", "split", "n", "macro-F1", "macro-F1 95% CI", "micro-F1", *LABELS, "subset acc.", "ECE"]
@@ -174,7 +241,13 @@ def _describe(config, summary) -> str:
         return (f"Backend `{summary['backend']}` {json.dumps(summary['backend_options'], sort_keys=True)}: its top layers tuned "
                 "jointly with a linear head (`finetune.v1`); Platt calibration and per-label thresholds fitted on a "
                 f"held-out 1/{config['model']['cv']} of the training documents that the tuning never saw,")
-    return (f"Backend `{summary['backend']}`, C = {summary['C']} (chosen on dev from "
+    reads = ""
+    options = summary.get("backend_options") or {}
+    if summary.get("window") is not None:
+        reads = (f" over `{options.get('inner', 'static_lex.v1')}`: each passage read beside the text around it "
+                 f"({summary['window']} characters of its document each side, weight {options.get('weight', 0.7)}; "
+                 f"{summary['bare_share']:.0%} of training passages read alone),")
+    return (f"Backend `{summary['backend']}`{reads} C = {summary['C']} (chosen on dev from "
             f"{[s['C'] for s in summary['C_selection']]}),")
 
 
@@ -190,6 +263,8 @@ def _report(config, summary) -> str:
         f"Thresholds: {json.dumps({k: round(v, 2) for k, v in summary['thresholds'].items()})}", "",
         "F1 per label; 95 % intervals from a document-level bootstrap.", "",
         results_table(summary), "",
+        *(["Paired document-level bootstrap on the test split (the same resampled documents for both systems):", "",
+            comparison_table(summary), ""] if summary.get("comparisons") else []),
     ])
 
 
@@ -205,7 +280,7 @@ def _card(config, summary) -> str:
         "streams (it is trained with hard negatives from unrelated releases). Not for decisions about individuals.", "",
         "## Model",
         (f"{_describe(config, summary)} tuned for F1. " if summary.get("head") == "finetune.v1" else
-         f"Embedding backend `{summary['backend']}`; one class-weighted logistic regression per label (C = {summary['C']}), "
+         f"{_describe(config, summary)} one class-weighted logistic regression per label, "
          "Platt-calibrated on out-of-fold scores, per-label thresholds tuned for F1 on out-of-fold probabilities. ")
         + "Stored as safetensors + JSON with a sha256 manifest; no pickle.", "",
         "## Data",
@@ -220,6 +295,11 @@ def _card(config, summary) -> str:
             lines.append(f"| {label} | {s['precision']:.3f} | {s['recall']:.3f} | {s['f1']:.3f} | {s['support']} |")
     if test:
         lines += ["", f"Macro-F1 {test['macro_f1']:.3f}, micro-F1 {test['micro_f1']:.3f}, ECE {test.get('ece', float('nan')):.3f}."]
+    alone = summary["results"].get(ALONE, {}).get("test")
+    if test and alone:
+        lines += ["", f"These figures read each passage with {summary['window']} characters of its document on each side "
+                      f"(`classify_document` does this; `classify(texts, context=...)` takes the context). The same "
+                      f"passages read alone: macro-F1 {alone['macro_f1']:.3f}, micro-F1 {alone['micro_f1']:.3f}."]
     lines += ["", "## Limits",
               "English only. Trained on US-government releases 2021–2026; news and NGO text differ in style. "
               "Labels follow ANNOTATION.md; the rare `environment` label has the fewest examples.", "",
@@ -231,13 +311,14 @@ RECIPE = Recipe(
     schema={
         "data": {"corpora": "", "annotations": "experiments/annotations", "seeds": "seeds"},
         "model": {"backend": "static.v1", "backend_options": {}, "head": "logreg.v1", "C_grid": [1.0, 4.0, 16.0],
+                  "bare_share": 0.0,
                   "class_weight": "balanced",
                   "calibration": "sigmoid", "thresholds": "f1", "cv": 5, "refit_on_dev": False},
         "baselines": {"run": ["tfidf", "zero_shot"], "zero_shot_backend": "static"},
         "evaluate": {"n_bootstrap": 1000},
         "output": {"model_dir": ""},
     },
-    choices={"model.backend": ("static", "static.v1", "minilm", "minilm.v1", "tfidf", "tfidf.v1", "hybrid", "hybrid.v1", "static_lex", "static_lex.v1", "minilm_tuned", "minilm_tuned.v1"),
+    choices={"model.backend": ("static", "static.v1", "minilm", "minilm.v1", "tfidf", "tfidf.v1", "hybrid", "hybrid.v1", "static_lex", "static_lex.v1", "minilm_tuned", "minilm_tuned.v1", "context", "context.v1"),
              "model.head": ("logreg.v1", "finetune.v1"),
              "baselines.run": ("tfidf", "minilm", "static", "hybrid", "static_lex", "zero_shot"),
              "model.thresholds": ("f1", "fixed")},

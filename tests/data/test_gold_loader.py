@@ -147,3 +147,19 @@ def test_assign_splits_keeps_fixed_documents_and_places_new_ones_by_deficit():
     assert table == assign_splits(records(200), seed=3, fixed=fixed)
     with pytest.raises(ValueError, match="unknown split 'holdout'"):
         assign_splits(records(10), seed=3, fixed={f"c|{doc_key('d0')}": "holdout"})
+
+
+def test_context_is_the_passage_with_its_neighbours(gold_setup, tiny_seeds):
+    corpora, annotations, _ = gold_setup
+    plain = load_gold(corpora, annotations=annotations, seeds_dir=tiny_seeds)
+    assert all(g.context is None for g in plain)
+    gold = {g.text: g for g in load_gold(corpora, annotations=annotations, seeds_dir=tiny_seeds, context_chars=40)}
+    smuggling = gold["Smuggling networks exploit migrants."]
+    assert smuggling.context.startswith("Smuggling networks exploit migrants.") and "jobs report" in smuggling.context
+    alone = load_gold(corpora, annotations=annotations, seeds_dir=tiny_seeds, context_chars=0)
+    assert all(g.context == g.text for g in alone)
+    seeds = [g for g in gold.values() if g.split == "seeds"]
+    assert seeds and all(g.text in g.context for g in seeds)
+    for bad in (-1, 2.5, True):
+        with pytest.raises(ValueError, match="'context_chars' parameter of load_gold"):
+            load_gold(corpora, annotations=annotations, seeds_dir=tiny_seeds, context_chars=bad)

@@ -37,3 +37,21 @@ def test_three_agreeing_passes_and_label_order():
 def test_a_pass_labelling_a_passage_twice_is_refused():
     with pytest.raises(GoldDataError, match="twice"):
         merge_passes({"a": [_r(0, []), _r(0, ["enforcement"])]})
+
+
+def test_agreement_gives_kappa_and_f1_on_shared_passages():
+    from darien_nlp.recipes.gold import agreement
+
+    def record(n, labels):
+        return {"corpus": "c.jsonl.gz", "doc": "d", "start": n, "end": n + 1, "labels": labels}
+
+    first = [record(0, ["enforcement"]), record(1, ["enforcement", "humanitarian"]), record(2, []), record(3, ["development"])]
+    second = [record(0, ["enforcement"]), record(1, ["humanitarian"]), record(2, ["enforcement"]), record(9, ["development"])]
+    result = agreement(first, second)
+    assert result["n"] == 3  # passage 3 and 9 were labelled by one pass only
+    assert result["f1"]["enforcement"] == pytest.approx(2 * 1 / (2 + 2))
+    assert result["f1"]["humanitarian"] == 1.0
+    assert result["f1"]["development"] is None  # neither pass used it on the shared passages
+    assert result["macro_f1"] == pytest.approx((0.5 + 1.0) / 2)
+    assert result["positives"]["enforcement"] == [2, 2]
+    assert agreement(first, [])["n"] == 0 and agreement(first, [])["macro_f1"] is None

@@ -94,6 +94,12 @@ def test_train_recipe_end_to_end_and_reproducible(synthetic):
     lo, hi = test["ci95"]["macro_f1"]
     assert lo <= test["macro_f1"] <= hi
     assert "| default model | test |" in (first / "report.md").read_text()
+    assert set(metrics["comparisons"]) == {"tfidf", "zero_shot"}
+    for name, comparison in metrics["comparisons"].items():  # paired: the same test rows for both systems
+        assert comparison["delta_macro_f1"] == pytest.approx(test["macro_f1"] - results[name]["test"]["macro_f1"])
+        lo, hi = comparison["ci95"]
+        assert lo <= comparison["delta_macro_f1"] <= hi and 0.0 <= comparison["share_not_better"] <= 1.0
+    assert "| default model minus |" in (first / "report.md").read_text()
     model = PolicyClassifier.load(tmp_path / "model")
     assert model.metadata_["training_fingerprint"] == metrics["training_fingerprint"]
     assert "## Metrics (test split)" in (tmp_path / "model" / "README.md").read_text()
@@ -127,4 +133,32 @@ def test_finetune_head_is_a_validated_choice(synthetic):
     config, tmp_path = synthetic
     config.write_text(config.read_text().replace('backend = "static"', 'backend = "static"\nhead = "mlp.v1"'))
     with pytest.raises(ValueError, match="model.head"):
+        run_experiment(config, results_root=tmp_path / "results", progress=False)
+
+
+def test_train_recipe_with_document_context(synthetic):
+    config, tmp_path = synthetic
+    text = config.read_text().replace('backend = "static"\n', (
+        'backend = "context"\nbare_share = 0.3\n'
+        'backend_options = { inner = "static_lex", weight = 0.5, window = 80 }\n'))
+    config.write_text(text.replace('run = ["tfidf", "zero_shot"]', 'run = ["tfidf"]'))
+    run = run_experiment(config, results_root=tmp_path / "results", progress=False)
+    metrics = json.loads((run / "metrics.json").read_text())
+    assert set(metrics["results"]) == {"model", "model_passage_alone", "tfidf"}
+    assert metrics["window"] == 80 and metrics["bare_share"] == 0.3
+    with_context = metrics["results"]["model"]["test"]
+    alone = metrics["results"]["model_passage_alone"]["test"]
+    assert with_context["n"] == alone["n"] and with_context["macro_f1"] > 0.8
+    assert with_context["per_label"] != alone["per_label"] or with_context["ece"] != alone["ece"]
+    report = (run / "report.md").read_text()
+    assert "| default model, passage alone | test |" in report and "80 characters of its document" in report
+    model = PolicyClassifier.load(tmp_path / "model")
+    assert model.embedder_.uses_context and model.embedder_.window == 80
+
+
+@pytest.mark.parametrize("share", ["1.0", "-0.1", '"half"'])
+def test_bare_share_is_checked(synthetic, share):
+    config, tmp_path = synthetic
+    config.write_text(config.read_text().replace('backend = "static"\n', f'backend = "context"\nbare_share = {share}\n'))
+    with pytest.raises(ValueError, match="bare_share"):
         run_experiment(config, results_root=tmp_path / "results", progress=False)
