@@ -80,7 +80,7 @@ def load_model(model: Any = "default"):
     ``model`` is ``"default"``, a model name in ``models/``, a folder, or any fitted
     object with ``predict_proba`` and ``thresholds_`` (e.g. a :class:`PolicyClassifier`).
     """
-    from .inference import PolicyPredictor
+    from .inference import load_predictor
 
     if hasattr(model, "predict_proba") and hasattr(model, "thresholds_"):
         return model
@@ -91,7 +91,7 @@ def load_model(model: Any = "default"):
         return cached
     with _LOCK:
         if key not in _MODELS:
-            _MODELS[key] = PolicyPredictor.load(path)
+            _MODELS[key] = load_predictor(path)
         return _MODELS[key]
 
 
@@ -103,8 +103,9 @@ def _check_threshold(threshold):
     return float(threshold)
 
 
-def _reads_context(classifier) -> bool:
-    return bool(getattr(getattr(classifier, "embedder_", None), "uses_context", False))
+def _context_chars(classifier) -> int | None:
+    """The context window a loaded model reads, or ``None`` for a model that reads passages alone."""
+    return getattr(classifier, "context_chars", None)
 
 
 def _check_context(context, n: int) -> list[str | None]:
@@ -171,7 +172,7 @@ def _predict(items: Sequence[str], *, model, threshold, strict,
     results: list[Prediction | None] = [None] * len(items)
     if present:
         classifier = load_model(model)
-        if contexts is not None and _reads_context(classifier) and any(c is not None for c in contexts):
+        if contexts is not None and _context_chars(classifier) is not None and any(c is not None for c in contexts):
             batch = [(items[i][:MAX_CHARS], None if contexts[i] is None else contexts[i][:MAX_CHARS]) for i in present]
         else:
             batch = [items[i][:MAX_CHARS] for i in present]
@@ -210,10 +211,10 @@ def classify_document(document: str | Document, *, model: Any = "default", thres
     if passages:
         classifier = load_model(model)
         contexts = None
-        if _reads_context(classifier):
+        window = _context_chars(classifier)
+        if window is not None:
             from .corpus import context_window
 
-            window = classifier.embedder_.window
             contexts = [context_window(document.text, p.start, p.end, window) for p in passages]
         predictions = classify([p.text for p in passages], model=classifier, threshold=threshold, context=contexts)
     pairs = list(zip(passages, predictions))

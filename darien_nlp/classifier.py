@@ -12,7 +12,6 @@ Everything is stored as arrays and JSON (see :mod:`darien_nlp.persistence`).
 """
 from __future__ import annotations
 
-import json
 import logging
 from pathlib import Path
 from typing import Any, Sequence
@@ -283,6 +282,12 @@ class PolicyClassifier(ClassifierMixin, BaseEstimator):
                 "This PolicyClassifier instance is not fitted yet. Call 'fit' with appropriate "
                 "arguments, or load a saved model with PolicyClassifier.load(path)."
             )
+
+    @property
+    def context_chars(self) -> int | None:
+        """Characters of the document on each side of a passage that the fitted model reads (``None``: none)."""
+        embedder = getattr(self, "embedder_", None)
+        return embedder.window if _reads_context(embedder) else None
 
     def decision_function(self, X: Sequence[str]) -> np.ndarray:
         """Raw per-label scores (n, 5) before calibration."""

@@ -37,6 +37,7 @@ RECIPES = {
     "distill_static.v1": "darien_nlp.recipes.distill:RECIPE",
     "gold_data.v1": "darien_nlp.recipes.gold:RECIPE",
     "train_classifier.v1": "darien_nlp.recipes.train:RECIPE",
+    "ensemble_classifier.v1": "darien_nlp.recipes.ensemble:RECIPE",
     "benchmark_classify.v1": "darien_nlp.recipes.benchmark:RECIPE",
     "topics.v1": "darien_nlp.recipes.topics:RECIPE",
 }

@@ -16,7 +16,17 @@ import numpy as np
 
 from .taxonomy import LABELS
 
-__all__ = ["PolicyPredictor"]
+__all__ = ["PolicyPredictor", "load_predictor"]
+
+
+def load_predictor(path: str | Path):
+    """Load a model folder for inference: a :class:`PolicyPredictor`, or an ensemble of them.
+
+    Either way the folder's manifest (and an ensemble's members) are verified first.
+    """
+    from .ensemble import EnsemblePredictor, is_ensemble
+
+    return EnsemblePredictor.load(path) if is_ensemble(path) else PolicyPredictor.load(path)
 
 
 class PolicyPredictor:
@@ -36,6 +46,11 @@ class PolicyPredictor:
     def uses_context(self) -> bool:
         """True when the model reads ``(text, context)`` pairs (the ``context`` backend)."""
         return bool(getattr(self.embedder_, "uses_context", False))
+
+    @property
+    def context_chars(self) -> int | None:
+        """Characters of the document on each side of a passage that the model reads (``None``: none)."""
+        return getattr(self.embedder_, "window", None) if self.uses_context else None
 
     @classmethod
     def load(cls, path: str | Path) -> "PolicyPredictor":

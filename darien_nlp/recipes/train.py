@@ -15,7 +15,12 @@ logger = logging.getLogger(__name__)
 SPLITS_EVALUATED = ("dev", "test", "seeds")
 #: Results key of a context model evaluated on passages alone.
 ALONE = "model_passage_alone"
-_ROW_NAMES = {"model": "default model", ALONE: "default model, passage alone"}
+
+
+def _system_name(name: str, summary) -> str:
+    """Row name of a results key: the model's own name (its folder) for ``model``."""
+    model = summary.get("model_name") or "trained model"
+    return {"model": model, ALONE: f"{model}, passage alone"}.get(name, name)
 
 
 def _texts(gold):
@@ -159,7 +164,8 @@ def run(context: RunContext) -> dict:
     fingerprint = gold_fingerprint(training)
     summary = {
         "backend": model_config["backend"], "backend_options": options, "head": head,
-        "C": best_C, "C_selection": selection, "window": window, "bare_share": bare_share,
+        "model_name": _model_name(config), "C": best_C, "C_selection": selection, "window": window,
+        "bare_share": bare_share,
         "train_size": len(training), "refit_on_dev": model_config["refit_on_dev"], "sizes": {k: len(v) for k, v in by_split.items()},
         "training_fingerprint": fingerprint,
         "thresholds": dict(zip(LABELS, map(float, classifier.thresholds_))),
@@ -174,10 +180,18 @@ def run(context: RunContext) -> dict:
         metrics = {split: {k: v for k, v in r.items() if k != "ci95"} for split, r in results["model"].items()}
         classifier.save(output, metadata={
             "training_fingerprint": fingerprint, "training_size": len(training), "experiment": config["experiment"]["name"],
-            "config": config, "metrics": metrics, "C_selection": selection,
+            "config": config, "metrics": metrics,
+            # no timings in the model folder: a rerun that learns the same model writes the same bytes
+            "C_selection": [{k: v for k, v in row.items() if k != "fit_seconds"} for row in selection],
         }, card=_card(config, summary))
         summary["model_dir"] = str(output)
     return summary
+
+
+def _model_name(config) -> str:
+    """The trained model's name in reports: its output folder's name."""
+    output = config["output"]["model_dir"]
+    return output.rstrip("/").split("/")[-1] if output else "trained model"
 
 
 def _compare_on_test(predictions, test, n_bootstrap, seed) -> dict:
@@ -198,13 +212,13 @@ def comparison_table(summary) -> str:
 
     rows = []
     for name, c in summary.get("comparisons", {}).items():
-        rows.append({"default model minus": _ROW_NAMES.get(name, name), "Δ macro-F1": c["delta_macro_f1"],
+        rows.append({"minus": _system_name(name, summary), "Δ macro-F1": c["delta_macro_f1"],
                      "95% CI": f"{c['ci95'][0]:+.3f} to {c['ci95'][1]:+.3f}",
                      "share of resamples not better": c["share_not_better"],
                      **{f"Δ {label}": c["delta_f1"][label] for label in LABELS}})
     if not rows:
         return ""
-    columns = ["default model minus", "Δ macro-F1", "95% CI", "share of resamples not better", *(f"Δ {l}" for l in LABELS)]
+    columns = ["minus", "Δ macro-F1", "95% CI", "share of resamples not better", *(f"Δ {l}" for l in LABELS)]
     return markdown_table(rows, columns)
 
 
@@ -228,7 +242,7 @@ def results_table(summary) -> str:
     rows = []
     for split in SPLITS_EVALUATED:
         for name, split_results in summary["results"].items():
-            row = _row(_ROW_NAMES.get(name, name), split_results, split)
+            row = _row(_system_name(name, summary), split_results, split)
             if row:
                 rows.append(row)
     columns = ["system", "split", "n", "macro-F1", "macro-F1 95% CI", "micro-F1", *LABELS, "subset acc.", "ECE"]
@@ -261,11 +275,29 @@ def _report(config, summary) -> str:
            if summary["C_selection"][0]["dev_macro_f1"] is not None else
            " — train + dev, so the dev rows are not held out (test is)."),
         f"Thresholds: {json.dumps({k: round(v, 2) for k, v in summary['thresholds'].items()})}", "",
-        "F1 per label; 95 % intervals from a document-level bootstrap.", "",
-        results_table(summary), "",
-        *(["Paired document-level bootstrap on the test split (the same resampled documents for both systems):", "",
-            comparison_table(summary), ""] if summary.get("comparisons") else []),
+        *report_tables(summary),
     ])
+
+
+def card_metrics(test: dict) -> list[str]:
+    """The model card's test-split section: per-label precision, recall, F1 and the averages."""
+    lines = ["## Metrics (test split)", "", "| label | precision | recall | F1 | support |", "|---|---|---|---|---|"]
+    for label in LABELS:
+        s = test.get("per_label", {}).get(label)
+        if s:
+            lines.append(f"| {label} | {s['precision']:.3f} | {s['recall']:.3f} | {s['f1']:.3f} | {s['support']} |")
+    if test:
+        lines += ["", f"Macro-F1 {test['macro_f1']:.3f}, micro-F1 {test['micro_f1']:.3f}, ECE {test.get('ece', float('nan')):.3f}."]
+    return lines
+
+
+def report_tables(summary) -> list[str]:
+    """The report's results table and, where computed, the paired comparison on test."""
+    lines = ["F1 per label; 95 % intervals from a document-level bootstrap.", "", results_table(summary), ""]
+    if summary.get("comparisons"):
+        lines += [f"Paired document-level bootstrap on the test split: {_system_name('model', summary)} minus each "
+                  "other system, on the same resampled documents for both:", "", comparison_table(summary), ""]
+    return lines
 
 
 def _card(config, summary) -> str:
@@ -286,15 +318,8 @@ def _card(config, summary) -> str:
         "## Data",
         f"{summary['train_size']} gold passages from the White House briefing-room and State Department corpora "
         "(see experiments/annotations/README.md); split by document.", "",
-        "## Metrics (test split)", "",
-        "| label | precision | recall | F1 | support |", "|---|---|---|---|---|",
+        *card_metrics(test),
     ]
-    for label in LABELS:
-        s = test.get("per_label", {}).get(label)
-        if s:
-            lines.append(f"| {label} | {s['precision']:.3f} | {s['recall']:.3f} | {s['f1']:.3f} | {s['support']} |")
-    if test:
-        lines += ["", f"Macro-F1 {test['macro_f1']:.3f}, micro-F1 {test['micro_f1']:.3f}, ECE {test.get('ece', float('nan')):.3f}."]
     alone = summary["results"].get(ALONE, {}).get("test")
     if test and alone:
         lines += ["", f"These figures read each passage with {summary['window']} characters of its document on each side "

@@ -4,22 +4,21 @@ import pytest
 
 from darien_nlp.data import label_matrix, load_gold
 from darien_nlp.evaluate import evaluate
-from darien_nlp.inference import PolicyPredictor
+from darien_nlp.inference import PolicyPredictor, load_predictor
 from darien_nlp.embed.static import models_dir
 
 
 def _seeds(predictor):
     """The seeds gold (no corpora needed), as the model reads it: with context where it reads context."""
-    window = getattr(predictor.embedder_, "window", None)
-    gold = load_gold(splits=["seeds"], context_chars=window)
+    gold = load_gold(splits=["seeds"], context_chars=predictor.context_chars)
     return gold, [(g.text, g.context) if predictor.uses_context else g.text for g in gold]
 
 
-@pytest.mark.parametrize("name", ["policy-static", "policy-minilm"])
+@pytest.mark.parametrize("name", ["policy-static", "policy-minilm", "policy-ensemble"])
 def test_shipped_model_reproduces_its_recorded_seeds_figures(name):
-    if name == "policy-minilm":
+    if name != "policy-static":
         pytest.importorskip("sentence_transformers", reason="the minilm extra is not installed")
-    predictor = PolicyPredictor.load(models_dir() / name)
+    predictor = load_predictor(models_dir() / name)
     recorded = predictor.metadata_["metrics"]["seeds"]
     seeds, inputs = _seeds(predictor)
     probabilities = predictor.predict_proba(inputs)

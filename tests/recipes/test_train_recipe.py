@@ -93,13 +93,13 @@ def test_train_recipe_end_to_end_and_reproducible(synthetic):
     assert test["macro_f1"] > 0.8  # the themes are separable; a broken pipeline scores far lower
     lo, hi = test["ci95"]["macro_f1"]
     assert lo <= test["macro_f1"] <= hi
-    assert "| default model | test |" in (first / "report.md").read_text()
+    assert "| model | test |" in (first / "report.md").read_text()  # rows name the model by its folder
     assert set(metrics["comparisons"]) == {"tfidf", "zero_shot"}
     for name, comparison in metrics["comparisons"].items():  # paired: the same test rows for both systems
         assert comparison["delta_macro_f1"] == pytest.approx(test["macro_f1"] - results[name]["test"]["macro_f1"])
         lo, hi = comparison["ci95"]
         assert lo <= comparison["delta_macro_f1"] <= hi and 0.0 <= comparison["share_not_better"] <= 1.0
-    assert "| default model minus |" in (first / "report.md").read_text()
+    assert "| minus | Δ macro-F1 |" in (first / "report.md").read_text()
     model = PolicyClassifier.load(tmp_path / "model")
     assert model.metadata_["training_fingerprint"] == metrics["training_fingerprint"]
     assert "## Metrics (test split)" in (tmp_path / "model" / "README.md").read_text()
@@ -151,7 +151,7 @@ def test_train_recipe_with_document_context(synthetic):
     assert with_context["n"] == alone["n"] and with_context["macro_f1"] > 0.8
     assert with_context["per_label"] != alone["per_label"] or with_context["ece"] != alone["ece"]
     report = (run / "report.md").read_text()
-    assert "| default model, passage alone | test |" in report and "80 characters of its document" in report
+    assert "| model, passage alone | test |" in report and "80 characters of its document" in report
     model = PolicyClassifier.load(tmp_path / "model")
     assert model.embedder_.uses_context and model.embedder_.window == 80
 
@@ -162,3 +162,46 @@ def test_bare_share_is_checked(synthetic, share):
     config.write_text(config.read_text().replace('backend = "static"\n', f'backend = "context"\nbare_share = {share}\n'))
     with pytest.raises(ValueError, match="bare_share"):
         run_experiment(config, results_root=tmp_path / "results", progress=False)
+
+
+def test_ensemble_recipe_evaluates_members_and_ships_a_verified_folder(synthetic):
+    from darien_nlp.inference import load_predictor
+
+    config, tmp_path = synthetic
+    base = config.read_text().replace('run = ["tfidf", "zero_shot"]', "run = []")
+    for name, backend in (("plain", 'backend = "static"\n'),
+                          ("context", 'backend = "context"\nbackend_options = { inner = "static_lex", window = 80 }\n')):
+        config.write_text(base.replace('backend = "static"\n', backend).replace(str(tmp_path / "model"), str(tmp_path / name)))
+        run_experiment(config, results_root=tmp_path / "results", progress=False)
+    ensemble_config = tmp_path / "ensemble.toml"
+    ensemble_config.write_text(base.split("[model]")[0].replace('kind = "train_classifier.v1"', 'kind = "ensemble_classifier.v1"') + f"""
+[ensemble]
+members = ["{tmp_path / 'plain'}", "{tmp_path / 'context'}"]
+weights = [1.0, 1.0]
+[evaluate]
+n_bootstrap = 50
+[output]
+model_dir = "{tmp_path / 'ensemble'}"
+""")
+    run = run_experiment(ensemble_config, results_root=tmp_path / "results", progress=False)
+    metrics = json.loads((run / "metrics.json").read_text())
+    members = [f"member {tmp_path / 'plain'}", f"member {tmp_path / 'context'}"]
+    assert set(metrics["results"]) == {"model", "tfidf", *members} and set(metrics["comparisons"]) == {"tfidf", *members}
+    assert metrics["window"] == 80 and metrics["results"]["model"]["test"]["macro_f1"] > 0.8
+    report = (run / "report.md").read_text()
+    assert "| ensemble | test |" in report and "saw the dev rows" not in report  # the members did not refit on dev
+    ensemble = load_predictor(tmp_path / "ensemble")
+    assert ensemble.names_ == ["plain", "context"] and list(ensemble.weights_) == [0.5, 0.5]
+    assert ensemble.metadata_["metrics"]["test"]["macro_f1"] == metrics["results"]["model"]["test"]["macro_f1"]
+    ensemble_config.write_text(ensemble_config.read_text().replace("weights = [1.0, 1.0]", "weights = [1.0]"))
+    with pytest.raises(ValueError, match="one weight each"):
+        run_experiment(ensemble_config, results_root=tmp_path / "results", progress=False)
+
+
+def test_a_rerun_writes_the_same_model_bytes(synthetic):
+    config, tmp_path = synthetic
+    config.write_text(config.read_text().replace('run = ["tfidf", "zero_shot"]', "run = []"))
+    run_experiment(config, results_root=tmp_path / "results", progress=False)
+    first = {p.name: p.read_bytes() for p in (tmp_path / "model").iterdir()}
+    run_experiment(config, results_root=tmp_path / "results2", progress=False)
+    assert {p.name: p.read_bytes() for p in (tmp_path / "model").iterdir()} == first  # an ensemble over it stays valid
