@@ -82,8 +82,10 @@ class EnsemblePredictor:
 
     def predict_proba(self, texts: Sequence) -> np.ndarray:
         """Weighted mean of the members' calibrated probabilities, (n, 5) in :data:`LABELS` order."""
+        from .embed.context import split_items
+
         items = list(texts)
-        bare = [item[0] if isinstance(item, tuple) else item for item in items]
+        bare, _ = split_items(items)
         total = np.zeros((len(items), len(LABELS)), dtype=np.float64)
         for weight, member in zip(self.weights_, self.members_):
             if weight:

@@ -108,10 +108,6 @@ class ContextEmbedder(Embedder):
         inner_spec = spec.get("inner") or {}
         if inner_spec.get("name") not in BACKENDS or inner_spec.get("name") == cls.name:
             raise ValueError(f"{cls.name}: unknown inner embedder {inner_spec.get('name')!r}")
-        embedder = cls.__new__(cls)
-        embedder.inner = inner_spec["name"]
-        embedder.inner_options = None
-        embedder.weight = float(spec.get("weight", 0.7))
-        embedder.window = int(spec.get("window", 600))
+        embedder = cls(inner=inner_spec["name"], weight=spec.get("weight", 0.7), window=spec.get("window", 600))
         embedder._inner = BACKENDS[inner_spec["name"]].from_spec(inner_spec, state, base_dir=base_dir)
         return embedder

@@ -10,19 +10,12 @@ from __future__ import annotations
 
 import json
 import logging
-from pathlib import Path
 
 from ..experiments import Recipe, RunContext
 from ..taxonomy import LABELS
 from .train import SPLITS_EVALUATED, _compare_on_test, _evaluate_model, _texts, _with_context, card_metrics, report_tables
 
 logger = logging.getLogger(__name__)
-
-
-def _member_folder(reference: str) -> Path:
-    from ..api import default_model_path
-
-    return default_model_path(reference)
 
 
 def _saw_dev(member) -> bool:
@@ -32,6 +25,7 @@ def _saw_dev(member) -> bool:
 
 
 def run(context: RunContext) -> dict:
+    from ..api import default_model_path
     from ..classifier import PolicyClassifier
     from ..data import label_matrix, load_gold
     from ..ensemble import EnsemblePredictor, save_ensemble
@@ -44,7 +38,7 @@ def run(context: RunContext) -> dict:
     if len(names) < 2 or len(names) != len(weights):
         raise ValueError(f"ensemble.members must name at least 2 models and ensemble.weights give one weight each; "
                          f"got {len(names)} members and {len(weights)} weights")
-    folders = [_member_folder(name) for name in names]
+    folders = [default_model_path(name) for name in names]
     members = [load_predictor(folder) for folder in folders]
     ensemble = EnsemblePredictor(members, weights, names=names)
     window = ensemble.context_chars
