@@ -18,6 +18,7 @@ from typing import Any, Iterable, Mapping, Sequence
 import numpy as np
 
 from .corpus import Document, Passage, segment
+from .corpus.language import detect_language
 from .taxonomy import LABELS
 
 __all__ = ["Prediction", "DocumentPrediction", "classify", "classify_document", "classify_dataset",
@@ -41,6 +42,18 @@ class Prediction:
     scores: Mapping[str, float]
     length: int
     truncated: bool = False
+    #: ISO 639-1 code detected offline (:func:`darien_nlp.corpus.language.detect_language`);
+    #: ``"und"`` when the text is too short or holds no words.
+    language: str = "und"
+    #: The text mixes English and Spanish.
+    mixed_language: bool = False
+
+    @property
+    def supported_language(self) -> bool:
+        """False for a language the models were not built for: the labels are then a guess."""
+        from .corpus.language import SUPPORTED_LANGUAGES
+
+        return self.language in SUPPORTED_LANGUAGES
 
     def __contains__(self, label: str) -> bool:
         return label in self.labels
@@ -180,11 +193,15 @@ def _predict(items: Sequence[str], *, model, threshold, strict,
         cuts = classifier.thresholds_ if threshold is None else np.full(len(LABELS), threshold)
         on = probabilities >= cuts
         for row, i in enumerate(present):
+            # the first 600 characters tell the language; reading more only costs time
+            language = detect_language(items[i][:600])
             results[i] = Prediction(
                 labels=tuple(label for label, flag in zip(LABELS, on[row]) if flag),
                 scores={label: float(p) for label, p in zip(LABELS, probabilities[row])},
                 length=len(items[i]),
                 truncated=len(items[i]) > MAX_CHARS,
+                language=language.language,
+                mixed_language=language.mixed,
             )
     zero = {label: 0.0 for label in LABELS}
     return [r if r is not None else Prediction((), dict(zero), len(items[i])) for i, r in enumerate(results)]

@@ -57,7 +57,7 @@ def _parser() -> argparse.ArgumentParser:
     annotate = commands.add_parser("annotate", help="draw passages to annotate; import an annotator's labels")
     annotate_commands = annotate.add_subparsers(dest="annotate_command", required=True)
     draw = annotate_commands.add_parser("draw", help="draw an annotation round into chunk files (outside the repo)")
-    draw.add_argument("--round", type=int, required=True, help="1-6 redraw the committed rounds; 7+ a new round")
+    draw.add_argument("--round", type=int, required=True, help="1-6 redraw the committed rounds; 7 the out-of-domain evaluation round; 8+ a new round")
     draw.add_argument("--seed", type=int, default=None, help="seed of a new round (rounds 1-6 have their own)")
     draw.add_argument("--out", required=True, help="folder for chunkN.jsonl and map.json (holds corpus text)")
     draw.add_argument("--corpora", default=None, help="corpora folder (default: DARIEN_NLP_CORPORA)")
@@ -117,14 +117,14 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def _annotate(args) -> int:
     from .data import GoldDataError, read_annotations, reference_key, resolve_corpora
-    from .sampling import DEFAULT_SIZES, ROUNDS, draw_annotation_sample, pass_records, round_exclusions, write_annotation_task
+    from .sampling import DEFAULT_SIZES, EVAL_ROUNDS, ROUNDS, draw_annotation_sample, pass_records, round_exclusions, write_annotation_task
 
     folder = Path(args.annotations)
     pass_files = sorted((folder / "passes").glob("*.jsonl"))
     if args.annotate_command == "draw":
         annotated = [r for path in pass_files for r in read_annotations(path)]
-        if args.round in ROUNDS:
-            seed, sizes = ROUNDS[args.round]
+        if args.round in ROUNDS or args.round in EVAL_ROUNDS:
+            seed, sizes = {**ROUNDS, **EVAL_ROUNDS}[args.round]
         elif args.seed is None:
             print("darien-nlp: a new round needs --seed", file=sys.stderr)
             return 2

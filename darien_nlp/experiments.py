@@ -38,6 +38,8 @@ RECIPES = {
     "gold_data.v1": "darien_nlp.recipes.gold:RECIPE",
     "train_classifier.v1": "darien_nlp.recipes.train:RECIPE",
     "ensemble_classifier.v1": "darien_nlp.recipes.ensemble:RECIPE",
+    "ood_gold.v1": "darien_nlp.recipes.ood_gold:RECIPE",
+    "evaluate_ood.v1": "darien_nlp.recipes.ood:RECIPE",
     "benchmark_classify.v1": "darien_nlp.recipes.benchmark:RECIPE",
     "topics.v1": "darien_nlp.recipes.topics:RECIPE",
 }

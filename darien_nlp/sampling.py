@@ -22,6 +22,7 @@ reading them against the annotation guide.
 """
 from __future__ import annotations
 
+import bisect
 import hashlib
 import json
 import random
@@ -31,12 +32,17 @@ from typing import Iterator
 
 from .corpus import load_corpus, segment
 
-__all__ = ["DEFAULT_SIZES", "ROUND2_SIZES", "ROUND3_SIZES", "ROUND4_SIZES", "ROUND5_SIZES", "ROUND6_SIZES", "ROUNDS", "write_annotation_task",
+__all__ = ["DEFAULT_SIZES", "ROUND2_SIZES", "ROUND3_SIZES", "ROUND4_SIZES", "ROUND5_SIZES", "ROUND6_SIZES", "ROUNDS", "OOD_SIZES", "EVAL_ROUNDS", "OOD_CORPUS_FILES", "write_annotation_task",
            "pass_records", "round_exclusions", "CORPUS_FILES", "draw_annotation_sample", "migration_subset_ids"]
 
 CORPUS_FILES = {
     "wh": "wh-briefings-2021-2026.jsonl.gz",
     "state": "state-dept-press-2021-2022.jsonl.gz",
+}
+#: Corpora that no model trains on: the out-of-domain evaluation round draws from them.
+OOD_CORPUS_FILES = {
+    "mx": "presidencia-mx-es-2018-2026.jsonl.gz",
+    "undp": "undp-acclabs-en-es-2019-2025.jsonl.gz",
 }
 DEFAULT_SIZES = {
     "wh_migration_subset": 650,
@@ -84,6 +90,25 @@ ROUND6_SIZES = {
     "wh_humanitarian_single_r6": 700,
     "environment_context_r6": 750,
 }
+# Round 7 (seed 47) is an evaluation set, never trained on: passages of the Mexican Presidency
+# transcripts (Spanish) and the UNDP Accelerator Labs pages (English and Spanish), which no model
+# learns from, and an out-of-scope set -- passages of every corpus far from any mention of migration
+# that use the labels' words in other senses (White House and State Department pages outside the gold
+# documents; in the two new corpora, whose documents all name migration, passages with no migration
+# term within 1,500 characters).
+OOD_SIZES = {
+    "mx_migration": 260,
+    "mx_darien": 40,
+    "mx_environment": 60,
+    "mx_any": 50,
+    "mx_out_of_scope": 80,
+    "undp_migration": 140,
+    "undp_darien": 40,
+    "undp_environment": 80,
+    "undp_out_of_scope": 40,
+    "wh_out_of_scope": 60,
+    "state_out_of_scope": 30,
+}
 _CLIMATE_TITLE = re.compile(r"climate|environment|conservation|forest|ecosystem|biodivers", re.IGNORECASE)
 _MIGRATION = re.compile(
     r"migra|migrant|refugee|asylum|displaced|displacement|dari[eé]n|smuggl|parole|deport|"
@@ -117,6 +142,38 @@ _DEVELOPMENT = re.compile(
 _HUMANITARIAN = re.compile(
     r"humanitarian|vulnerable|shelter|protection|human rights|perish|died|deaths|unaccompanied|children|"
     r"health care|medical|food|dignity|exploit|abuse|victim",
+    re.IGNORECASE,
+)
+# Spanish (and accent-free) forms the English list misses; "migra" already covers migración,
+# migrante, migratorio, inmigración.
+_MIGRATION_ES = re.compile(
+    r"refugiad|desplazad|desplazamiento|deporta|asilo|solicitantes? de refugio|tr[aá]fico de (?:personas|migrantes)|"
+    r"trata de personas|pollero|coyote|movilidad humana|repatria|regulariza|dari[eé]n|exodo|éxodo",
+    re.IGNORECASE,
+)
+# What the out-of-domain pools take as naming migration: whole words, so that "deporte",
+# "irregularidades" or "regularización de vehículos" do not count (the broad lists above still keep
+# them out of the out-of-scope pools).
+_MIGRATION_STRICT = re.compile(
+    r"\b(?:migra\w*|inmigra\w*|emigra\w*|migrant\w*|refugee\w*|refugiad\w*|asylum|asilo|"
+    r"deport(?:ar|ad|aci|ation|ed|ee|ing|s\b)\w*|displaced|displacement|desplazad\w*|desplazamientos?|"
+    r"dari[eé]n|smuggl\w*|parole|safe mobility|movilidad (?:segura|humana)|repatri\w*|"
+    r"tr[aá]fico de (?:personas|migrantes)|trata de personas|polleros?|resettle\w*|reasentamiento|"
+    r"temporary protected status|los [aá]ngeles declaration|declaraci[oó]n de los [aá]ngeles)",
+    re.IGNORECASE,
+)
+# Words that put a passage near the border question: kept out of the out-of-scope pools.
+_BORDER = re.compile(r"border|frontera|fronteriz", re.IGNORECASE)
+_ENVIRONMENT_ES = re.compile(
+    r"selva|bosque|deforesta|ecosistema|medio ambiente|ambiental|biodiversidad|contamina|basura|desechos|residuos|"
+    r"cambio clim[aá]tico|sequ[ií]a|reforesta|conservaci[oó]n|parque nacional|[aá]reas? protegidas?|r[ií]os?\b|"
+    r"miner[ií]a ilegal|fauna|cacer[ií]a|agua potable",
+    re.IGNORECASE,
+)
+_LABEL_VOCABULARY_ES = re.compile(
+    r"seguridad|delincuen|crimen|criminal|narcotr|fiscal[ií]a|detenid|desarrollo|inversi[oó]n|empleo|pobreza|"
+    r"humanitari|derechos humanos|protecci[oó]n|asistencia|albergue|medio ambiente|ambiental|ecosistema|"
+    r"conservaci[oó]n|visa|integraci[oó]n|comunidades|bienestar|programas? sociales?",
     re.IGNORECASE,
 )
 _LABEL_VOCABULARY = re.compile(
@@ -189,6 +246,54 @@ def _candidates(corpora_dir: Path, subset: set[str]) -> Iterator[tuple[str, str,
                     yield stratum, file_name, document, passage
 
 
+def _mentions(pattern: re.Pattern, text: str) -> list[int]:
+    return [match.start() for match in pattern.finditer(text)]
+
+
+def _near(positions: list[int], start: int, end: int, reach: int) -> bool:
+    """Whether any position lies within ``reach`` characters of ``[start, end)``."""
+    index = bisect.bisect_left(positions, start - reach)
+    return index < len(positions) and positions[index] < end + reach
+
+
+def _ood_candidates(corpora_dir: Path, excluded_docs: set[tuple[str, str]]) -> Iterator[tuple[str, str, object, object]]:
+    """Yield ``(stratum, corpus, document, passage)`` for the out-of-domain evaluation round (:data:`OOD_SIZES`).
+
+    ``excluded_docs`` holds ``(corpus, doc_key)`` of gold documents: the out-of-scope pools of the
+    training corpora skip them, so the evaluation never reads a page the models learnt from.
+    """
+    from .data import doc_key
+
+    reach = 1500
+    for key, file_name in {**OOD_CORPUS_FILES, **CORPUS_FILES}.items():
+        for document in load_corpus(Path(corpora_dir) / file_name):
+            text = document.text
+            migration = sorted(_mentions(_MIGRATION, text) + _mentions(_MIGRATION_ES, text))
+            border = _mentions(_BORDER, text)
+            strict = _mentions(_MIGRATION_STRICT, text)
+            if key in CORPUS_FILES and (migration or (file_name, doc_key(document.doc_id)) in excluded_docs):
+                continue  # training corpora give only out-of-scope passages of pages never annotated
+            for passage in segment(document):
+                if not 80 <= len(passage.text) <= 1200:
+                    continue
+                strata = []
+                vocabulary = _LABEL_VOCABULARY.search(passage.text) or _LABEL_VOCABULARY_ES.search(passage.text)
+                far = not _near(migration, passage.start, passage.end, reach) and not _near(border, passage.start, passage.end, 0)
+                if far and vocabulary:
+                    strata.append(f"{key}_out_of_scope")
+                if key in OOD_CORPUS_FILES:
+                    if _MIGRATION_STRICT.search(passage.text):
+                        strata.append(f"{key}_migration")
+                    if re.search(r"dari[eé]n", passage.text, re.IGNORECASE):
+                        strata.append(f"{key}_darien")
+                    environment = _ENVIRONMENT_WIDE.search(passage.text) or _ENVIRONMENT_ES.search(passage.text)
+                    if environment and _near(strict, passage.start, passage.end, 600):
+                        strata.append(f"{key}_environment")
+                    strata.append(f"{key}_any")
+                for stratum in strata:
+                    yield stratum, file_name, document, passage
+
+
 def draw_annotation_sample(corpora_dir: str | Path, *, seed: int = 13, sizes: dict[str, int] | None = None,
                            exclude: set[tuple[str, str, int, int]] | None = None) -> list[dict]:
     """Sample passages per stratum; return reference records (no labels) in a shuffled order.
@@ -210,9 +315,11 @@ def draw_annotation_sample(corpora_dir: str | Path, *, seed: int = 13, sizes: di
     rng = random.Random(seed)
     reservoirs: dict[str, list] = {name: [] for name in sizes}
     seen: dict[str, int] = {name: 0 for name in sizes}
-    subset = migration_subset_ids(Path(corpora_dir))
-    previous: dict[tuple[str, int], str] = {}
-    for stratum, file_name, document, passage in _candidates(Path(corpora_dir), subset):
+    if set(sizes) <= set(OOD_SIZES):
+        candidates = _ood_candidates(Path(corpora_dir), {(corpus, doc) for corpus, doc, _, _ in exclude})
+    else:
+        candidates = _candidates(Path(corpora_dir), migration_subset_ids(Path(corpora_dir)))
+    for stratum, file_name, document, passage in candidates:
         if stratum not in sizes:
             continue
         if (file_name, doc_key(document.doc_id), passage.start, passage.end) in exclude:
@@ -261,6 +368,8 @@ def _record(stratum: str, file_name: str, document, passage) -> dict:
 #: The annotation rounds of the committed gold data: round -> (seed, stratum sizes).
 ROUNDS = {1: (13, DEFAULT_SIZES), 2: (29, ROUND2_SIZES), 3: (31, ROUND3_SIZES), 4: (37, ROUND4_SIZES),
           5: (41, ROUND5_SIZES), 6: (43, ROUND6_SIZES)}
+#: Evaluation rounds: drawn the same way, annotated into ``experiments/annotations/ood``, never trained on.
+EVAL_ROUNDS = {7: (47, OOD_SIZES)}
 
 _TASK_FIELDS = ("corpus", "doc_id", "start", "end", "sha256", "stratum", "passage_id")
 

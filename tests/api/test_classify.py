@@ -129,3 +129,19 @@ def test_classify_with_static_model_never_imports_torch(model_dir):
             "print('torch' in sys.modules, 'sentence_transformers' in sys.modules)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False False"
+
+
+def test_prediction_reports_language():
+    import darien_nlp
+
+    english, spanish, french, numbers = darien_nlp.classify([
+        "Dismantle the smuggling networks that prey on migrants in the Darién.",
+        "Desmantelar las redes de tráfico que se aprovechan de los migrantes en el Darién.",
+        "Les migrants traversent la jungle du Darién avec leurs enfants.",
+        "12 45 67 89",
+    ])
+    assert (english.language, spanish.language) == ("en", "es")
+    assert english.supported_language and spanish.supported_language
+    assert french.language == "fr" and not french.supported_language  # classified, and flagged
+    assert numbers.language == "und"
+    assert all(set(p.scores) == set(darien_nlp.LABELS) for p in (english, spanish, french, numbers))

@@ -79,3 +79,22 @@ def test_round_exclusions_skip_only_earlier_rounds():
     assert round_exclusions(records, 1) == set()
     assert round_exclusions(records, 2) == {("c", "d", 0, 5)}
     assert round_exclusions(records, 99) == {("c", "d", 0, 5), ("c", "d", 5, 9)}
+
+
+def test_out_of_domain_round_is_an_evaluation_round():
+    from darien_nlp.sampling import EVAL_ROUNDS, OOD_SIZES, ROUNDS
+
+    assert 7 in EVAL_ROUNDS and 7 not in ROUNDS
+    assert EVAL_ROUNDS[7] == (47, OOD_SIZES)
+    assert sum(size for name, size in OOD_SIZES.items() if name.startswith("mx_")) >= 400  # Spanish passages
+    assert {name for name in OOD_SIZES if name.endswith("_out_of_scope")} == {
+        "mx_out_of_scope", "undp_out_of_scope", "wh_out_of_scope", "state_out_of_scope"}
+
+
+def test_strict_migration_words_skip_other_senses():
+    from darien_nlp.sampling import _MIGRATION_STRICT
+
+    assert _MIGRATION_STRICT.search("Él fue deportado por el gobierno")
+    assert _MIGRATION_STRICT.search("la migración irregular por el Darién")
+    for text in ("El deporte cambia vidas", "irregularidades en el trámite", "regularizar los vehículos"):
+        assert not _MIGRATION_STRICT.search(text), text
