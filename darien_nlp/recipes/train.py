@@ -317,7 +317,8 @@ def _card(config, summary) -> str:
         + "Stored as safetensors + JSON with a sha256 manifest; no pickle.", "",
         "## Data",
         f"{summary['train_size']} gold passages from the White House briefing-room and State Department corpora "
-        "(see experiments/annotations/README.md); split by document.", "",
+        "(see experiments/annotations/README.md); split by document." + (
+            f" {config['output']['card_data']}" if config["output"]["card_data"] else ""), "",
         *card_metrics(test),
     ]
     alone = summary["results"].get(ALONE, {}).get("test")
@@ -325,9 +326,7 @@ def _card(config, summary) -> str:
         lines += ["", f"These figures read each passage with {summary['window']} characters of its document on each side "
                       f"(`classify_document` does this; `classify(texts, context=...)` takes the context). The same "
                       f"passages read alone: macro-F1 {alone['macro_f1']:.3f}, micro-F1 {alone['micro_f1']:.3f}."]
-    lines += ["", "## Limits",
-              "English only. Trained on US-government releases 2021–2026; news and NGO text differ in style. "
-              "Labels follow ANNOTATION.md; the rare `environment` label has the fewest examples.", "",
+    lines += ["", "## Limits", config["output"]["card_limits"], "",
               f"Reproduce: `darien-nlp experiment run experiments/{config['experiment']['name']}.toml`", ""]
     return "\n".join(lines)
 
@@ -341,7 +340,10 @@ RECIPE = Recipe(
                   "calibration": "sigmoid", "thresholds": "f1", "cv": 5, "refit_on_dev": False},
         "baselines": {"run": ["tfidf", "zero_shot"], "zero_shot_backend": "static"},
         "evaluate": {"n_bootstrap": 1000},
-        "output": {"model_dir": ""},
+        "output": {"model_dir": "", "card_data": "",
+                   "card_limits": "English only. Trained on US-government releases 2021–2026; news and NGO text differ "
+                                  "in style. Labels follow ANNOTATION.md; the rare `environment` label has the fewest "
+                                  "examples."},
     },
     choices={"model.backend": ("static", "static.v1", "minilm", "minilm.v1", "tfidf", "tfidf.v1", "hybrid", "hybrid.v1", "static_lex", "static_lex.v1", "minilm_tuned", "minilm_tuned.v1", "context", "context.v1"),
              "model.head": ("logreg.v1", "finetune.v1"),

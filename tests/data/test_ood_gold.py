@@ -1,0 +1,45 @@
+"""The out-of-domain evaluation set: two passes on every passage, hashes verified, never trained on."""
+import json
+from collections import Counter
+
+import pytest
+
+from darien_nlp.data import annotations_dir, read_annotations, record_doc, reference_key
+
+OOD = annotations_dir() / "ood"
+
+
+def test_every_passage_has_two_independent_passes_and_disagreements_are_settled():
+    a, b = (read_annotations(OOD / "passes" / f"{name}.jsonl") for name in "ab")
+    keys_a, keys_b = {reference_key(r) for r in a}, {reference_key(r) for r in b}
+    assert keys_a == keys_b and len(keys_a) >= 800
+    labels_a = {reference_key(r): set(r["labels"]) for r in a}
+    disputed = {reference_key(r) for r in b if set(r["labels"]) != labels_a[reference_key(r)]}
+    settled = {reference_key(r) for r in read_annotations(OOD / "passes" / "d.jsonl")}
+    assert disputed <= settled
+    gold = read_annotations(OOD / "gold.jsonl")
+    assert {reference_key(r) for r in gold} == keys_a
+
+
+def test_no_evaluation_document_is_in_the_training_gold():
+    train = {(r["corpus"], record_doc(r)) for r in read_annotations(annotations_dir() / "gold.jsonl")}
+    ood = {(r["corpus"], record_doc(r)) for r in read_annotations(OOD / "gold.jsonl")}
+    assert not train & ood
+
+
+def test_splits_are_by_document_and_only_dev_and_test():
+    splits = json.loads((OOD / "splits.json").read_text())["documents"]
+    assert set(splits.values()) == {"dev", "test"}
+    gold = read_annotations(OOD / "gold.jsonl")
+    assert {f"{r['corpus']}|{record_doc(r)}" for r in gold} == set(splits)
+
+
+@pytest.mark.corpora
+def test_rebuilds_from_the_corpora_with_enough_spanish(corpora):
+    from darien_nlp.corpus.language import detect_language
+    from darien_nlp.data import load_gold
+
+    gold = load_gold(corpora, annotations=OOD, include_seeds=False)
+    languages = Counter(detect_language(g.text).language for g in gold)
+    assert languages["es"] >= 400 and languages["en"] >= 250
+    assert all(g.split in ("dev", "test") for g in gold)
