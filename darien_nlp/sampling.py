@@ -32,7 +32,7 @@ from typing import Iterator
 
 from .corpus import load_corpus, segment
 
-__all__ = ["DEFAULT_SIZES", "ROUND2_SIZES", "ROUND3_SIZES", "ROUND4_SIZES", "ROUND5_SIZES", "ROUND6_SIZES", "ROUNDS", "OOD_SIZES", "EVAL_ROUNDS", "OOD_CORPUS_FILES", "write_annotation_task",
+__all__ = ["DEFAULT_SIZES", "ROUND2_SIZES", "ROUND3_SIZES", "ROUND4_SIZES", "ROUND5_SIZES", "ROUND6_SIZES", "ROUNDS", "OOD_SIZES", "EVAL_ROUNDS", "OOD_CORPUS_FILES", "scope_negatives", "write_annotation_task",
            "pass_records", "round_exclusions", "CORPUS_FILES", "draw_annotation_sample", "migration_subset_ids"]
 
 CORPUS_FILES = {
@@ -436,3 +436,43 @@ def round_exclusions(records: list[dict], round_number: int) -> set[tuple[str, s
     earlier = {stratum for number, (_, sizes) in ROUNDS.items() if number < round_number for stratum in sizes}
     return {reference_key(r) for r in records
             if round_number not in ROUNDS or r.get("stratum") in earlier}
+
+
+def scope_negatives(corpora_dir: str | Path, size: int, *, seed: int = 0, exclude_docs: set[tuple[str, str]] = frozenset(),
+                    context_chars: int | None = None) -> list:
+    """Passages of training-corpus pages that never mention migration, as label-less training passages.
+
+    The annotation guide gives no label outside migration, so a page with no migration term at all
+    is a cheap, abundant negative; the out-of-domain set's card measures how often the rule is wrong
+    on a read sample (its ``*_out_of_scope`` strata).  Passages (80-1,200 characters) that use the
+    labels' vocabulary are drawn by seeded reservoir sampling; ``exclude_docs`` holds
+    ``(corpus, doc_key)`` of annotated documents (training gold and evaluation sets), which are skipped.
+    Returns :class:`darien_nlp.data.GoldPassage` objects with ``annotation_pass="scope-rule"``.
+    """
+    from .corpus import context_window
+    from .data import GoldPassage, doc_key
+
+    rng = random.Random(seed)
+    reservoir: list = []
+    seen = 0
+    for file_name in CORPUS_FILES.values():
+        for document in load_corpus(Path(corpora_dir) / file_name):
+            if _MIGRATION.search(document.text) or _MIGRATION_ES.search(document.text) \
+                    or (file_name, doc_key(document.doc_id)) in exclude_docs:
+                continue
+            for passage in segment(document):
+                if not 80 <= len(passage.text) <= 1200 or not _LABEL_VOCABULARY.search(passage.text):
+                    continue
+                seen += 1
+                context = None if context_chars is None else context_window(document.text, passage.start, passage.end,
+                                                                             context_chars)
+                item = GoldPassage(passage_id=passage.passage_id, corpus=file_name, doc_id=document.doc_id,
+                                   start=passage.start, end=passage.end, text=passage.text, labels=(), split="train",
+                                   annotation_pass="scope-rule", stratum="scope_negative", context=context)
+                if len(reservoir) < size:
+                    reservoir.append(item)
+                else:
+                    slot = rng.randrange(seen)
+                    if slot < size:
+                        reservoir[slot] = item
+    return sorted(reservoir, key=lambda g: (g.corpus, g.passage_id))

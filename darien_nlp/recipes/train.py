@@ -98,6 +98,9 @@ def run(context: RunContext) -> dict:
                      seeds_dir=context.path(config["data"]["seeds"]), context_chars=window)
     by_split = {split: [g for g in gold if g.split == split] for split in ("train",) + SPLITS_EVALUATED}
     train = by_split.pop("train")
+    negatives = config["data"]["scope_negatives"]
+    if negatives:
+        train = train + _scope_negatives(context, gold, negatives, seed, window)
     logger.info("gold: %s", {k: len(v) for k, v in {"train": train, **by_split}.items()})
     texts, labels = [g.text for g in train], label_matrix(train)
     groups = [f"{g.corpus}|{g.doc_id}" for g in train]
@@ -166,7 +169,7 @@ def run(context: RunContext) -> dict:
         "backend": model_config["backend"], "backend_options": options, "head": head,
         "model_name": _model_name(config), "C": best_C, "C_selection": selection, "window": window,
         "bare_share": bare_share,
-        "train_size": len(training), "refit_on_dev": model_config["refit_on_dev"], "sizes": {k: len(v) for k, v in by_split.items()},
+        "train_size": len(training), "scope_negatives": negatives, "refit_on_dev": model_config["refit_on_dev"], "sizes": {k: len(v) for k, v in by_split.items()},
         "training_fingerprint": fingerprint,
         "thresholds": dict(zip(LABELS, map(float, classifier.thresholds_))),
         "results": results,
@@ -186,6 +189,23 @@ def run(context: RunContext) -> dict:
         }, card=_card(config, summary))
         summary["model_dir"] = str(output)
     return summary
+
+
+def _scope_negatives(context, gold, size, seed, window) -> list:
+    """Label-less passages of pages that never mention migration (:func:`darien_nlp.sampling.scope_negatives`),
+    skipping every document of the training gold and of the out-of-domain evaluation set."""
+    from ..data import doc_key, read_annotations, record_doc
+    from ..sampling import scope_negatives
+
+    if isinstance(size, bool) or not isinstance(size, int) or size < 0:
+        raise ValueError(f"data.scope_negatives must be an int >= 0. Got {size!r} instead.")
+    excluded = {(g.corpus, doc_key(g.doc_id)) for g in gold}
+    evaluation = context.path(context.config["data"]["evaluation_sets"])
+    if evaluation is not None and (evaluation / "gold.jsonl").is_file():
+        excluded |= {(r["corpus"], record_doc(r)) for r in read_annotations(evaluation / "gold.jsonl")}
+    negatives = scope_negatives(context.corpora(), size, seed=seed, exclude_docs=excluded, context_chars=window)
+    logger.info("scope negatives: %d passages of pages that never mention migration", len(negatives))
+    return negatives
 
 
 def _model_name(config) -> str:
@@ -269,7 +289,9 @@ def _report(config, summary) -> str:
     return "\n".join([
         f"# {config['experiment']['name']}", "",
         _describe(config, summary),
-        f"trained on {summary['train_size']} gold passages (fingerprint `{summary['training_fingerprint'][:16]}`)"
+        f"trained on {summary['train_size']} passages (fingerprint `{summary['training_fingerprint'][:16]}`"
+        + (f"; {summary['scope_negatives']} of them label-less passages of pages that never mention migration, "
+           "drawn by rule, the rest gold" if summary.get("scope_negatives") else "; gold") + ")"
         + ("." if not summary["refit_on_dev"] else
            " — train + dev after choosing C on dev, so the dev rows are not held out."
            if summary["C_selection"][0]["dev_macro_f1"] is not None else
@@ -333,7 +355,9 @@ def _card(config, summary) -> str:
 
 RECIPE = Recipe(
     schema={
-        "data": {"corpora": "", "annotations": "experiments/annotations", "seeds": "seeds"},
+        "data": {"corpora": "", "annotations": "experiments/annotations", "seeds": "seeds",
+                 # label-less training passages of pages that never mention migration (0: none)
+                 "scope_negatives": 0, "evaluation_sets": "experiments/annotations/ood"},
         "model": {"backend": "static.v1", "backend_options": {}, "head": "logreg.v1", "C_grid": [1.0, 4.0, 16.0],
                   "bare_share": 0.0,
                   "class_weight": "balanced",

@@ -98,3 +98,28 @@ def test_strict_migration_words_skip_other_senses():
     assert _MIGRATION_STRICT.search("la migración irregular por el Darién")
     for text in ("El deporte cambia vidas", "irregularidades en el trámite", "regularizar los vehículos"):
         assert not _MIGRATION_STRICT.search(text), text
+
+
+def test_scope_negatives_come_only_from_pages_without_migration(tmp_path):
+    import gzip
+    import json
+
+    from darien_nlp.data import doc_key
+    from darien_nlp.sampling import CORPUS_FILES, scope_negatives
+
+    pages = [
+        {"id": "a/tax", "date": "2024-01-02", "title": "Tax", "text": "Tax enforcement against corporations raised revenue this quarter, officials said."},
+        {"id": "a/jobs", "date": "2024-01-03", "title": "Jobs", "text": "Investment in jobs and economic development grew in every state of the union this year."},
+        {"id": "a/migr", "date": "2024-01-04", "title": "Border", "text": "Investment in jobs for migrants in border communities grew this year, officials said."},
+        {"id": "a/skip", "date": "2024-01-05", "title": "Skip", "text": "Humanitarian assistance for the storm victims arrived in the affected states."},
+    ]
+    for name in CORPUS_FILES.values():
+        with gzip.open(tmp_path / name, "wt", encoding="utf-8") as handle:
+            for page in pages:
+                handle.write(json.dumps(page) + "\n")
+    excluded = {(name, doc_key("a/skip")) for name in CORPUS_FILES.values()}
+    negatives = scope_negatives(tmp_path, 10, seed=1, exclude_docs=excluded, context_chars=50)
+    assert {g.doc_id for g in negatives} == {"a/tax", "a/jobs"}  # never the migration page, never an excluded one
+    assert all(g.labels == () and g.split == "train" and g.annotation_pass == "scope-rule" for g in negatives)
+    assert all(g.context and g.text in g.context for g in negatives)
+    assert len(scope_negatives(tmp_path, 1, seed=1)) == 1
