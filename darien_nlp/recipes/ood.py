@@ -51,14 +51,13 @@ def _ood_sets(ood, languages) -> dict[str, list]:
 class _Systems:
     """Predictions of every model and baseline, computed once per passage list."""
 
-    def __init__(self, config, zero_shot, n_bootstrap, seed):
+    def __init__(self, config, zero_shot):
         from ..api import default_model_path
         from ..inference import load_predictor
 
         self.models = {name: load_predictor(default_model_path(name)) for name in config["systems"]["models"]}
         self.baselines = config["systems"]["baselines"]
         self.zero_shot = zero_shot
-        self.n_bootstrap, self.seed = n_bootstrap, seed
 
     def predict(self, passages) -> dict[str, np.ndarray]:
         from ..baselines import keyword_cues
@@ -91,11 +90,10 @@ def _evaluate_set(passages, predictions, n_bootstrap, seed, headline) -> dict:
             for name, predicted in predictions.items()}
     comparisons = {}
     baselines = [name for name in predictions if "(untrained)" in name]
-    for model in headline:
-        for name in (model_name for model_name in predictions if model_name.startswith(model)):
-            if name in predictions and n_bootstrap and len(passages):
-                comparisons[name] = {other: compare(truth, predictions[name], predictions[other], n_bootstrap=n_bootstrap,
-                                                    seed=seed, groups=groups) for other in baselines}
+    if n_bootstrap and len(passages):
+        for name in (name for name in predictions if any(name.startswith(model) for model in headline)):
+            comparisons[name] = {other: compare(truth, predictions[name], predictions[other], n_bootstrap=n_bootstrap,
+                                                seed=seed, groups=groups) for other in baselines}
     return {"n": len(passages), "positives": {label: int(truth[:, j].sum()) for j, label in enumerate(LABELS)},
             "results": rows, "comparisons": comparisons,
             "labelled_share": {name: float(predicted.any(axis=1).mean()) if len(predicted) else 0.0
@@ -146,12 +144,12 @@ def run(context: RunContext) -> dict:
     gold = load_gold(corpora, annotations=context.path(config["data"]["ood"]), include_seeds=False,
                      context_chars=window)
     # Zero-shot cuts come from the in-domain dev split: no out-of-domain passage chooses anything.
-    dev = load_gold(corpora, annotations=context.path(config["data"]["annotations"]), include_seeds=False,
-                    splits=["dev", "test", "train"], context_chars=window)
-    in_domain = {split: [g for g in dev if g.split == split] for split in ("train", "dev", "test")}
+    training_gold = load_gold(corpora, annotations=context.path(config["data"]["annotations"]), include_seeds=False,
+                              splits=["dev", "test", "train"], context_chars=window)
+    in_domain = {split: [g for g in training_gold if g.split == split] for split in ("train", "dev", "test")}
     zero_shot = ZeroShot(config["systems"]["zero_shot_encoder"])
     zero_shot.fit_cuts([g.text for g in in_domain["dev"]], label_matrix(in_domain["dev"]))
-    systems = _Systems(config, zero_shot, n_bootstrap, seed)
+    systems = _Systems(config, zero_shot)
     languages = [detect_language(g.text).language for g in gold]
     sets = _ood_sets(gold, languages)
     headline = config["systems"]["models"]
