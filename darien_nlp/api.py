@@ -47,6 +47,9 @@ class Prediction:
     language: str = "und"
     #: The text mixes English and Spanish.
     mixed_language: bool = False
+    #: The model's scope score: probability that the text is about human mobility at all
+    #: (:mod:`darien_nlp.scope`); ``None`` for a model without a scope head.
+    scope: float | None = None
 
     @property
     def supported_language(self) -> bool:
@@ -189,19 +192,27 @@ def _predict(items: Sequence[str], *, model, threshold, strict,
             batch = [(items[i][:MAX_CHARS], None if contexts[i] is None else contexts[i][:MAX_CHARS]) for i in present]
         else:
             batch = [items[i][:MAX_CHARS] for i in present]
-        probabilities = classifier.predict_proba(batch)
+        if hasattr(classifier, "predict_scored"):
+            probabilities, scope = classifier.predict_scored(batch)
+        else:
+            probabilities, scope = classifier.predict_proba(batch), None
         cuts = classifier.thresholds_ if threshold is None else np.full(len(LABELS), threshold)
-        on = probabilities >= cuts
+        # one bit per label -> the label tuple, and plain floats in one call: no per-cell numpy scalars
+        codes = ((probabilities >= cuts) * (1 << np.arange(len(LABELS)))).sum(axis=1).tolist()
+        tuples = {code: tuple(label for j, label in enumerate(LABELS) if code >> j & 1) for code in set(codes)}
+        rows = probabilities.tolist()
+        scopes = [None] * len(present) if scope is None else np.asarray(scope, dtype=float).tolist()
         for row, i in enumerate(present):
-            # the first 600 characters tell the language; reading more only costs time
-            language = detect_language(items[i][:600])
+            # the first 300 characters (about 50 words) tell the language; reading more only costs time
+            language = detect_language(items[i][:300])
             results[i] = Prediction(
-                labels=tuple(label for label, flag in zip(LABELS, on[row]) if flag),
-                scores={label: float(p) for label, p in zip(LABELS, probabilities[row])},
+                labels=tuples[codes[row]],
+                scores=dict(zip(LABELS, rows[row])),
                 length=len(items[i]),
                 truncated=len(items[i]) > MAX_CHARS,
                 language=language.language,
                 mixed_language=language.mixed,
+                scope=scopes[row],
             )
     zero = {label: 0.0 for label in LABELS}
     return [r if r is not None else Prediction((), dict(zero), len(items[i])) for i, r in enumerate(results)]

@@ -23,6 +23,7 @@ from sklearn.exceptions import NotFittedError
 from .embed import BACKENDS, make_embedder, resolve_backend
 from .embed.base import check_texts
 from .embed.context import split_items
+from .scope import check_scope_options, gate
 from .taxonomy import LABELS, labels_to_matrix
 
 __all__ = ["PolicyClassifier", "NotFittedError"]
@@ -93,9 +94,15 @@ class PolicyClassifier(ClassifierMixin, BaseEstimator):
     thresholds : ``"f1"`` (tune per label on out-of-fold probabilities) or ``"fixed"`` (0.5).
     cv : folds for the out-of-fold scores (grouped by ``groups`` when given).
     random_state : seed for the folds and the solver.
+    scope : ``None`` or a dict (see :mod:`darien_nlp.scope`): also fit a scope head, the
+        probability that a passage is about human mobility at all, on its own embedding
+        (``backend``, ``backend_options``; a pretrained one), regularised by ``C``, cut so that
+        ``keep`` of the labelled training passages pass.  Below the cut no label is given.
+        ``fit(..., scope_negatives=...)`` adds label-less passages for this head only.
 
     Learned attributes: ``classes_``, ``coef_``, ``intercept_``, ``calibration_``,
-    ``thresholds_``, ``embedder_``.
+    ``thresholds_``, ``embedder_``; with ``scope`` also ``scope_embedder_``, ``scope_coef_``,
+    ``scope_intercept_``, ``scope_calibration_`` and ``scope_threshold_``.
 
     >>> clf = PolicyClassifier(backend="tfidf", cv=2).fit(
     ...     ["close the smuggling routes"] * 4 + ["open lawful pathways"] * 4,
@@ -107,7 +114,7 @@ class PolicyClassifier(ClassifierMixin, BaseEstimator):
     def __init__(self, *, backend: str = "static", backend_options: dict | None = None,
                  head: str = "logreg.v1", C: float = 4.0, class_weight: str | None = "balanced",
                  calibration: str | None = "sigmoid", thresholds: str = "f1", cv: int = 5,
-                 random_state: int = 0):
+                 random_state: int = 0, scope: dict | None = None):
         self.backend = backend
         self.backend_options = backend_options
         self.head = head
@@ -117,6 +124,7 @@ class PolicyClassifier(ClassifierMixin, BaseEstimator):
         self.thresholds = thresholds
         self.cv = cv
         self.random_state = random_state
+        self.scope = scope
 
     # -- validation ---------------------------------------------------------------------------
     def _validate_params(self) -> None:
@@ -137,15 +145,22 @@ class PolicyClassifier(ClassifierMixin, BaseEstimator):
             raise ValueError(f"The 'C' parameter of PolicyClassifier must be a float > 0. Got {self.C!r} instead.")
         if not (isinstance(self.cv, int) and self.cv >= 2):
             raise ValueError(f"The 'cv' parameter of PolicyClassifier must be an int >= 2. Got {self.cv!r} instead.")
+        check_scope_options(self.scope)
         if self.backend_options is not None and not isinstance(self.backend_options, dict):
             raise ValueError(
                 f"The 'backend_options' parameter of PolicyClassifier must be a dict or None. Got {self.backend_options!r} instead."
             )
 
     # -- fitting ------------------------------------------------------------------------------
-    def fit(self, X: Sequence[str], Y, *, groups: Sequence | None = None) -> "PolicyClassifier":
-        """Fit on texts ``X`` and labels ``Y`` (indicator matrix or label-id lists)."""
+    def fit(self, X: Sequence[str], Y, *, groups: Sequence | None = None, scope_negatives: Sequence | None = None,
+            scope_negative_groups: Sequence | None = None) -> "PolicyClassifier":
+        """Fit on texts ``X`` and labels ``Y`` (indicator matrix or label-id lists).
+
+        ``scope_negatives`` (texts or ``(text, context)`` pairs, with ``scope_negative_groups`` for
+        their documents) are label-less passages that train only the scope head (``scope``)."""
         self._validate_params()
+        if scope_negatives is not None and self.scope is None:
+            raise ValueError("scope_negatives train the scope head; pass scope={...} to use them")
         texts = _check_X(X, pairs=_reads_context(BACKENDS[resolve_backend(self.backend)]))
         labels = _as_label_matrix(Y)
         if len(texts) != labels.shape[0]:
@@ -153,6 +168,8 @@ class PolicyClassifier(ClassifierMixin, BaseEstimator):
         if len(texts) < 2:
             raise ValueError("PolicyClassifier needs at least 2 training texts")
         embedder = make_embedder(self.backend, **(self.backend_options or {}))
+        if self.scope is not None:
+            self._fit_scope(texts, labels, groups, scope_negatives, scope_negative_groups)
         if self.head == "finetune.v1":
             return self._fit_finetuned(embedder, texts, labels, groups)
         if getattr(embedder, "tunable", False):
@@ -172,6 +189,69 @@ class PolicyClassifier(ClassifierMixin, BaseEstimator):
         self.n_features_in_ = int(features.shape[1])
         self.training_size_ = len(texts)
         return self
+
+    def _fit_scope(self, texts, labels, groups, negatives, negative_groups) -> None:
+        """The scope head: any label vs none, on its own embedding; cut from out-of-fold scores."""
+        from sklearn.linear_model import LogisticRegression
+        from sklearn.model_selection import GroupKFold
+
+        options = check_scope_options(self.scope)
+        embedder = make_embedder(options["backend"], **options["backend_options"])
+        if getattr(embedder, "trainable", False) or getattr(embedder, "tunable", False):
+            raise ValueError(f"The scope head needs a pretrained backend (e.g. 'context' over 'static'); "
+                             f"{options['backend']!r} {options['backend_options']} learns from its texts")
+        negatives = [] if negatives is None else _check_X(negatives, pairs=True)
+        if negative_groups is not None and len(list(negative_groups)) != len(negatives):
+            raise ValueError(f"scope_negative_groups has {len(list(negative_groups))} entries for {len(negatives)} negatives")
+        items = list(texts) + list(negatives)
+        target = np.concatenate([labels.any(axis=1), np.zeros(len(negatives), dtype=bool)]).astype(np.int64)
+        if target.min() == target.max():
+            raise ValueError("The scope head needs passages with labels and passages without any")
+        own = [f"_passage{i}" for i in range(len(texts))] if groups is None else [str(g) for g in groups]
+        other = ([f"_negative{i}" for i in range(len(negatives))] if negative_groups is None
+                 else [f"_negative|{g}" for g in negative_groups])
+        all_groups = np.asarray(own + other)
+        features = embedder.encode(self._scope_items(embedder, items))
+        model = lambda: LogisticRegression(C=options["C"], class_weight="balanced", max_iter=2000,  # noqa: E731
+                                           random_state=self.random_state)
+        out_of_fold = np.zeros(len(items))
+        n_splits = min(self.cv, len(np.unique(all_groups)))
+        for train_index, test_index in GroupKFold(n_splits=n_splits).split(features, target, all_groups):
+            if target[train_index].min() == target[train_index].max():
+                raise ValueError("A scope fold holds only one class; give more passages with and without labels")
+            out_of_fold[test_index] = model().fit(features[train_index], target[train_index]).decision_function(
+                features[test_index])
+        platt = LogisticRegression(C=1e4, max_iter=1000).fit(out_of_fold[:, None], target)
+        calibration = np.array([platt.coef_[0, 0], platt.intercept_[0]])
+        in_scope = _sigmoid(out_of_fold * calibration[0] + calibration[1])[target == 1]
+        final = model().fit(features, target)
+        self.scope_embedder_ = embedder
+        self.scope_coef_ = final.coef_[0].astype(np.float64)
+        self.scope_intercept_ = float(final.intercept_[0])
+        self.scope_calibration_ = calibration
+        self.scope_threshold_ = float(np.quantile(in_scope, 1.0 - options["keep"]))
+        self.scope_training_ = {"passages": len(texts), "negatives": len(negatives), "in_scope": int(target.sum())}
+
+    @staticmethod
+    def _scope_items(embedder, items) -> list:
+        """What the scope embedder reads: pairs for a context backend, bare texts otherwise."""
+        if _reads_context(embedder):
+            return list(items)
+        return [item[0] if isinstance(item, tuple) else item for item in items]
+
+    @property
+    def has_scope(self) -> bool:
+        return getattr(self, "scope_embedder_", None) is not None
+
+    def scope_proba(self, X: Sequence[str]) -> np.ndarray:
+        """The scope score of each item: probability that it is about human mobility (needs ``scope``)."""
+        self._check_fitted()
+        if not self.has_scope:
+            raise ValueError("This model has no scope head; train it with scope={...}")
+        items = _check_X(X, pairs=True)
+        features = self.scope_embedder_.encode(self._scope_items(self.scope_embedder_, items))
+        decision = np.asarray(features @ self.scope_coef_).ravel() + self.scope_intercept_
+        return _sigmoid(decision * self.scope_calibration_[0] + self.scope_calibration_[1])
 
     def _fit_finetuned(self, embedder, texts, labels, groups) -> "PolicyClassifier":
         """Tune the backend with a linear head on all but a held-out ``1/cv`` of the documents,
@@ -295,9 +375,18 @@ class PolicyClassifier(ClassifierMixin, BaseEstimator):
         features = self.embedder_.encode(_check_X(X, pairs=_reads_context(self.embedder_)))
         return np.asarray(features @ self.coef_.T) + self.intercept_
 
+    def predict_scored(self, X: Sequence[str]) -> tuple[np.ndarray, np.ndarray | None]:
+        """Per-label probabilities (gated by the scope head, if any) and the scope scores (or ``None``)."""
+        probabilities = self._calibrate(self.decision_function(X))
+        if not self.has_scope:
+            return probabilities, None
+        scope = self.scope_proba(X)
+        return gate(probabilities, scope, self.scope_threshold_, self.thresholds_), scope
+
     def predict_proba(self, X: Sequence[str]) -> np.ndarray:
-        """Calibrated per-label probabilities (n, 5), columns in :data:`LABELS` order."""
-        return self._calibrate(self.decision_function(X))
+        """Calibrated per-label probabilities (n, 5), columns in :data:`LABELS` order; with a scope
+        head, a passage below its cut has every score capped under its label's threshold."""
+        return self.predict_scored(X)[0]
 
     def predict(self, X: Sequence[str], *, threshold: float | None = None) -> np.ndarray:
         """0/1 indicator matrix (n, 5): probability at or above the per-label threshold."""

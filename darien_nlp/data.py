@@ -17,7 +17,7 @@ import os
 from collections import defaultdict
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterable
+from typing import Iterable, Sequence
 
 import numpy as np
 
@@ -381,3 +381,69 @@ def assign_splits(records: Iterable[dict], *, seed: int, fractions=(("train", 0.
 
         logging.getLogger(__name__).warning("test split has fewer than %d positives for %s", min_test_positives, short)
     return assignment
+
+
+class SyntheticDataError(ValueError):
+    """A synthetic-passage file that breaks the rules of :func:`load_synthetic`."""
+
+
+def load_synthetic(paths: Iterable[str | os.PathLike]) -> list[GoldPassage]:
+    """Synthetic training passages (written from ANNOTATION.md, never read from any corpus).
+
+    Every record must carry ``"synthetic": true``, a ``synthetic_id``, ``text`` and ``labels``;
+    the passages come back as training-only :class:`GoldPassage` objects with corpus
+    ``"synthetic"`` and ``stratum="synthetic"``, so no evaluation split can ever hold them.
+    Raises :class:`SyntheticDataError` naming the file and line of a bad record.
+    """
+    from .taxonomy import LABELS
+
+    passages: list[GoldPassage] = []
+    seen: set[str] = set()
+    for path in paths:
+        path = Path(path)
+        if not path.is_file():
+            raise SyntheticDataError(f"No synthetic-passage file at {str(path)!r}")
+        for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+            if not line.strip():
+                continue
+            try:
+                record = json.loads(line)
+            except json.JSONDecodeError as error:
+                raise SyntheticDataError(f"{path}:{number}: not JSON ({error.msg})") from None
+            if not isinstance(record, dict) or record.get("synthetic") is not True:
+                raise SyntheticDataError(f"{path}:{number}: a synthetic passage must say \"synthetic\": true")
+            ident, text, labels = record.get("synthetic_id"), record.get("text"), record.get("labels")
+            if not isinstance(ident, str) or not ident or ident in seen:
+                raise SyntheticDataError(f"{path}:{number}: missing or repeated synthetic_id {ident!r}")
+            if not isinstance(text, str) or not text.strip():
+                raise SyntheticDataError(f"{path}:{number}: empty text")
+            if not isinstance(labels, list) or any(label not in LABELS for label in labels):
+                raise SyntheticDataError(f"{path}:{number}: labels must be a list drawn from {list(LABELS)}")
+            seen.add(ident)
+            passages.append(GoldPassage(passage_id=ident, corpus="synthetic", doc_id=ident, start=0, end=len(text),
+                                        text=text, labels=tuple(l for l in LABELS if l in labels), split="train",
+                                        annotation_pass=str(record.get("author", "synthetic")), stratum="synthetic"))
+    return passages
+
+
+def cap_synthetic(real: Sequence[GoldPassage], synthetic: Sequence[GoldPassage], share: float = 0.2,
+                  seed: int = 0) -> list[GoldPassage]:
+    """Keep synthetic passages (in a seeded order) while, for every label, they stay at most
+    ``share`` of that label's training positives (real + synthetic)."""
+    import random
+
+    from .taxonomy import LABELS
+
+    if isinstance(share, bool) or not isinstance(share, (int, float)) or not 0.0 <= share < 1.0:
+        raise ValueError(f"share must be a number in [0, 1). Got {share!r} instead.")
+    real_positives = {label: sum(label in g.labels for g in real) for label in LABELS}
+    order = list(synthetic)
+    random.Random(seed).shuffle(order)
+    kept: list[GoldPassage] = []
+    counts = dict.fromkeys(LABELS, 0)
+    for passage in order:
+        if all((counts[l] + 1) <= share * (real_positives[l] + counts[l] + 1) for l in passage.labels):
+            kept.append(passage)
+            for label in passage.labels:
+                counts[label] += 1
+    return sorted(kept, key=lambda g: g.passage_id)

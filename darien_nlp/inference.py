@@ -33,7 +33,7 @@ class PolicyPredictor:
     """Embed -> linear scores -> Platt calibration; thresholds from the trained model."""
 
     def __init__(self, *, embedder, coef: np.ndarray, intercept: np.ndarray, calibration: np.ndarray,
-                 thresholds: np.ndarray, metadata: dict[str, Any] | None = None):
+                 thresholds: np.ndarray, metadata: dict[str, Any] | None = None, scope: dict[str, Any] | None = None):
         self.embedder_ = embedder
         self.coef_ = np.asarray(coef, dtype=np.float32)
         self.intercept_ = np.asarray(intercept, dtype=np.float32)
@@ -41,6 +41,12 @@ class PolicyPredictor:
         self.thresholds_ = np.asarray(thresholds, dtype=np.float64)
         self.classes_ = np.array(LABELS)
         self.metadata_ = metadata or {}
+        #: The scope head (:mod:`darien_nlp.scope`): embedder, coef, intercept, calibration, threshold; or None.
+        self.scope_ = scope
+
+    @property
+    def has_scope(self) -> bool:
+        return self.scope_ is not None
 
     @property
     def uses_context(self) -> bool:
@@ -60,13 +66,38 @@ class PolicyPredictor:
         parts = read_model_folder(path)
         head = parts["head"]
         return cls(embedder=parts["embedder"], coef=head["coef"], intercept=head["intercept"],
-                   calibration=head["calibration"], thresholds=head["thresholds"], metadata=parts["config"])
+                   calibration=head["calibration"], thresholds=head["thresholds"], metadata=parts["config"],
+                   scope=parts["scope"])
 
     def predict_proba(self, texts: Sequence) -> np.ndarray:
         """Calibrated per-label probabilities (n, 5) in :data:`LABELS` order.
 
-        ``texts`` are strings, or ``(text, context)`` pairs for a model that reads context."""
-        features = self.embedder_.encode(list(texts))
+        ``texts`` are strings, or ``(text, context)`` pairs for a model that reads context.  With a
+        scope head, a passage below its cut has every score capped under its label's threshold."""
+        return self.predict_scored(texts)[0]
+
+    def predict_scored(self, texts: Sequence) -> tuple[np.ndarray, np.ndarray | None]:
+        """Per-label probabilities (scope-gated) and the scope scores (``None`` without a scope head)."""
+        from .scope import gate
+
+        items = list(texts)
+        features = self.embedder_.encode(items)
         scores = np.asarray(features @ self.coef_.T, dtype=np.float64) + self.intercept_
         z = scores * self.calibration_[:, 0] + self.calibration_[:, 1]
+        probabilities = 1.0 / (1.0 + np.exp(-np.clip(z, -50, 50)))
+        if self.scope_ is None:
+            return probabilities, None
+        scope = self.scope_proba(items)
+        return gate(probabilities, scope, self.scope_["threshold"], self.thresholds_), scope
+
+    def scope_proba(self, texts: Sequence) -> np.ndarray:
+        """Probability that each item is about human mobility at all (needs a scope head)."""
+        if self.scope_ is None:
+            raise ValueError("This model has no scope head")
+        embedder = self.scope_["embedder"]
+        items = list(texts)
+        if not getattr(embedder, "uses_context", False):
+            items = [item[0] if isinstance(item, tuple) else item for item in items]
+        decision = np.asarray(embedder.encode(items) @ self.scope_["coef"], dtype=np.float64).ravel()
+        z = (decision + self.scope_["intercept"]) * self.scope_["calibration"][0] + self.scope_["calibration"][1]
         return 1.0 / (1.0 + np.exp(-np.clip(z, -50, 50)))

@@ -139,12 +139,23 @@ def save_model(classifier, path: str | Path, *, metadata: dict[str, Any], card: 
     folder.mkdir(parents=True, exist_ok=True)
     for stale in (layout.embedder_state, layout.card, layout.manifest):
         (folder / stale).unlink(missing_ok=True)
-    save_arrays(folder, layout.head, {
+    arrays = {
         "coef": classifier.coef_.astype(np.float32),
         "intercept": classifier.intercept_.astype(np.float32),
         "calibration": classifier.calibration_.astype(np.float64),
         "thresholds": classifier.thresholds_.astype(np.float64),
-    })
+    }
+    scope = None
+    if getattr(classifier, "has_scope", False):
+        arrays.update(scope_coef=np.asarray(classifier.scope_coef_, dtype=np.float32),
+                      scope_intercept=np.array([classifier.scope_intercept_], dtype=np.float64),
+                      scope_calibration=np.asarray(classifier.scope_calibration_, dtype=np.float64),
+                      scope_threshold=np.array([classifier.scope_threshold_], dtype=np.float64))
+        if classifier.scope_embedder_.state():
+            raise ValueError("The scope head's embedder must be pretrained (no fitted state to store)")
+        scope = {"embedder": classifier.scope_embedder_.spec(), "threshold": float(classifier.scope_threshold_),
+                 "training": getattr(classifier, "scope_training_", {})}
+    save_arrays(folder, layout.head, arrays)
     state = classifier.embedder_.state()
     if state:
         save_arrays(folder, layout.embedder_state, state)
@@ -157,6 +168,7 @@ def save_model(classifier, path: str | Path, *, metadata: dict[str, Any], card: 
         "thresholds": {label: float(t) for label, t in zip(LABELS, classifier.thresholds_)},
         "n_features": classifier.n_features_in_,
         "training_size": classifier.training_size_,
+        **({"scope": scope} if scope else {}),
         **metadata,
     }
     write_json(folder, layout.config, config)
@@ -197,7 +209,28 @@ def read_model_folder(path: str | Path) -> dict[str, Any]:
         raise ModelIntegrityError(f"{folder / layout.config}: unknown embedder {spec.get('name')!r}")
     state = load_arrays(folder, layout.embedder_state) if (folder / layout.embedder_state).is_file() else {}
     embedder = BACKENDS[spec["name"]].from_spec(spec, state, base_dir=folder)
-    return {"config": config, "head": head, "embedder": embedder}
+    return {"config": config, "head": head, "embedder": embedder, "scope": _read_scope(folder, config, head)}
+
+
+def _read_scope(folder: Path, config: dict[str, Any], head: dict[str, np.ndarray]) -> dict[str, Any] | None:
+    """The scope head of a model folder (see :mod:`darien_nlp.scope`), or ``None`` when it has none."""
+    from .embed import BACKENDS
+
+    if "scope" not in config:
+        return None
+    spec = config["scope"].get("embedder", {})
+    if spec.get("name") not in BACKENDS:
+        raise ModelIntegrityError(f"{folder}: unknown scope embedder {spec.get('name')!r}")
+    embedder = BACKENDS[spec["name"]].from_spec(spec, {}, base_dir=folder)
+    shapes = {"scope_intercept": (1,), "scope_calibration": (2,), "scope_threshold": (1,)}
+    for key, shape in shapes.items():
+        if key not in head or tuple(head[key].shape) != shape:
+            raise ModelIntegrityError(f"{folder}: scope array {key!r} missing or not of shape {shape}")
+    if "scope_coef" not in head or head["scope_coef"].ndim != 1:
+        raise ModelIntegrityError(f"{folder}: scope array 'scope_coef' missing or not a vector")
+    return {"embedder": embedder, "coef": head["scope_coef"].astype(np.float32),
+            "intercept": float(head["scope_intercept"][0]), "calibration": head["scope_calibration"].astype(np.float64),
+            "threshold": float(head["scope_threshold"][0])}
 
 
 def load_model(cls, path: str | Path):
@@ -216,4 +249,12 @@ def load_model(cls, path: str | Path):
     classifier.n_features_in_ = int(config["n_features"])
     classifier.training_size_ = int(config.get("training_size", 0))
     classifier.metadata_ = config
+    scope = parts["scope"]
+    if scope is not None:
+        classifier.scope_embedder_ = scope["embedder"]
+        classifier.scope_coef_ = scope["coef"]
+        classifier.scope_intercept_ = scope["intercept"]
+        classifier.scope_calibration_ = scope["calibration"]
+        classifier.scope_threshold_ = scope["threshold"]
+        classifier.scope_training_ = config["scope"].get("training", {})
     return classifier

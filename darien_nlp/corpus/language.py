@@ -13,6 +13,7 @@ else -- short texts, lists of names or numbers, mixed passages, a third language
 """
 from __future__ import annotations
 
+from functools import lru_cache
 import re
 import threading
 from dataclasses import dataclass
@@ -66,22 +67,42 @@ def detect_language(text: str) -> Language:
     """The language of one text (see the module docstring for how it is decided)."""
     if not isinstance(text, str):
         raise TypeError(f"detect_language takes a str, not {type(text).__name__}")
+    # only short lines repeat often enough to be worth a cache entry
+    return _detect_short(text) if len(text) <= _SHORT else _detect(text)
+
+
+#: Each function word's language, for a single pass over a text's words.
+_LANGUAGE_OF = {word: language for language, vocabulary in _FUNCTION_WORDS.items() for word in vocabulary}
+
+
+#: Texts up to this many characters go through a cache: transcripts repeat short lines ("Thank you.",
+#: "Q") that only the slower langid fallback can decide.  A Language is immutable: sharing one is safe.
+_SHORT = 120
+
+
+def _detect(text: str) -> Language:
     words = _WORDS.findall(text.lower())
-    if words:
-        hits = {language: sum(word in vocabulary for word in words) for language, vocabulary in _FUNCTION_WORDS.items()}
-        english, spanish = hits["en"], hits["es"]
-        for language, mine, other in (("en", english, spanish), ("es", spanish, english)):
-            if mine >= max(2, 0.2 * len(words)) and mine >= 3 * other:
-                return Language(language, round(mine / (mine + other), 3), "function-words")
     if not words:
         return Language("und", 0.0, "none")
-    mixed = bool(words) and min(hits["en"], hits["es"]) >= 2
+    hits = {"en": 0, "es": 0}
+    for word in words:
+        language = _LANGUAGE_OF.get(word)
+        if language is not None:
+            hits[language] += 1
+    english, spanish = hits["en"], hits["es"]
+    for language, mine, other in (("en", english, spanish), ("es", spanish, english)):
+        if mine >= max(2, 0.2 * len(words)) and mine >= 3 * other:
+            return Language(language, round(mine / (mine + other), 3), "function-words")
+    mixed = min(english, spanish) >= 2
     language, probability = _identifier().classify(text)
     if probability < 0.5 and not mixed:  # too little text to tell (a name list, three words)
         return Language("und", round(float(probability), 3), "langid")
     if mixed and language not in SUPPORTED_LANGUAGES:
-        language = "en" if hits["en"] >= hits["es"] else "es"
+        language = "en" if english >= spanish else "es"
     return Language(language, round(float(probability), 3), "langid", mixed)
+
+
+_detect_short = lru_cache(maxsize=16384)(_detect)
 
 
 def detect_languages(texts) -> list[Language]:

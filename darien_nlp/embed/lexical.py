@@ -32,18 +32,29 @@ def _l2_rows(matrix):
 
 
 class StaticLexicalEmbedder(Embedder):
-    """``[dense_weight * static(x), tfidf_subwords(x)]`` as one sparse row per text."""
+    """``[dense_weight * static(x), tfidf_subwords(x)]`` as one sparse row per text.
+
+    With ``bilingual`` (a second static model, e.g. ``static-usem3-v1`` whose English and Spanish
+    words share one space) its mean-pooled vector, scaled by ``bilingual_weight``, is appended:
+    the English-only block keeps the in-domain vocabulary, the shared block carries a label
+    learnt from English passages over to Spanish ones.
+    """
 
     name = "static_lex.v1"
     trainable = True
 
     def __init__(self, path: str | None = None, max_length: int = 256, dense_weight: float = 1.0,
-                 min_df: int = 2):
+                 min_df: int = 2, bilingual: str | None = None, bilingual_weight: float = 1.0):
+        if isinstance(bilingual_weight, bool) or not isinstance(bilingual_weight, (int, float)) or bilingual_weight <= 0:
+            raise ValueError(f"bilingual_weight must be a number > 0. Got {bilingual_weight!r} instead.")
         self.path = path
         self.max_length = max_length
         self.dense_weight = dense_weight
         self.min_df = min_df
+        self.bilingual = bilingual
+        self.bilingual_weight = float(bilingual_weight)
         self._static = StaticEmbedder(path=path, max_length=max_length)
+        self._bilingual = None if bilingual is None else StaticEmbedder(path=bilingual, max_length=max_length)
         self.idf_: np.ndarray | None = None
 
     def fit(self, texts: Sequence[str]) -> "StaticLexicalEmbedder":
@@ -69,14 +80,22 @@ class StaticLexicalEmbedder(Embedder):
             lexical = counts.copy()
             lexical.data = np.log1p(lexical.data)
             lexical = _l2_rows(lexical.multiply(self.idf_).tocsr())
-            blocks.append(sparse.hstack([sparse.csr_matrix(dense), lexical], format="csr"))
+            parts = [sparse.csr_matrix(dense), lexical]
+            if self._bilingual is not None:
+                shared = self._bilingual.encode(texts[start:start + 4096]) * np.float32(self.bilingual_weight)
+                parts.append(sparse.csr_matrix(shared))
+            blocks.append(sparse.hstack(parts, format="csr"))
         if not blocks:
-            return sparse.csr_matrix((0, fast.dim + len(self.idf_)), dtype=np.float32)
+            extra = 0 if self._bilingual is None else self._bilingual._model().dim
+            return sparse.csr_matrix((0, fast.dim + len(self.idf_) + extra), dtype=np.float32)
         return sparse.vstack(blocks, format="csr")
 
     def spec(self) -> dict[str, Any]:
-        return {"name": self.name, "static": self._static.spec(), "dense_weight": self.dense_weight,
+        spec = {"name": self.name, "static": self._static.spec(), "dense_weight": self.dense_weight,
                 "min_df": self.min_df}
+        if self._bilingual is not None:
+            spec.update(bilingual=self._bilingual.spec(), bilingual_weight=self.bilingual_weight)
+        return spec
 
     def state(self) -> dict[str, Any]:
         return {} if self.idf_ is None else {"lexical_idf": self.idf_}
@@ -84,8 +103,11 @@ class StaticLexicalEmbedder(Embedder):
     @classmethod
     def from_spec(cls, spec, state, *, base_dir=None):
         static = StaticEmbedder.from_spec(spec.get("static", {}), {}, base_dir=base_dir)
+        bilingual = (None if spec.get("bilingual") is None else
+                     str(StaticEmbedder.from_spec(spec["bilingual"], {}, base_dir=base_dir).path))
         embedder = cls(path=str(static.path), max_length=static.max_length,
-                       dense_weight=spec.get("dense_weight", 1.0), min_df=spec.get("min_df", 2))
+                       dense_weight=spec.get("dense_weight", 1.0), min_df=spec.get("min_df", 2),
+                       bilingual=bilingual, bilingual_weight=spec.get("bilingual_weight", 1.0))
         if "lexical_idf" in state:
             embedder.idf_ = np.asarray(state["lexical_idf"], dtype=np.float32)
         return embedder

@@ -99,8 +99,16 @@ def run(context: RunContext) -> dict:
     by_split = {split: [g for g in gold if g.split == split] for split in ("train",) + SPLITS_EVALUATED}
     train = by_split.pop("train")
     negatives = config["data"]["scope_negatives"]
+    scope = model_config["scope"] or None
+    scope_train: list = []  # with a scope head the negatives train it alone; otherwise every label head
     if negatives:
-        train = train + _scope_negatives(context, gold, negatives, seed, window)
+        drawn = _scope_negatives(context, gold, negatives, seed, window)
+        if scope is None:
+            train = train + drawn
+        else:
+            scope_train = drawn
+    synthetic = _synthetic(context, train, seed)
+    train = train + synthetic
     logger.info("gold: %s", {k: len(v) for k, v in {"train": train, **by_split}.items()})
     texts, labels = [g.text for g in train], label_matrix(train)
     groups = [f"{g.corpus}|{g.doc_id}" for g in train]
@@ -114,11 +122,17 @@ def run(context: RunContext) -> dict:
         alone = np.random.default_rng(seed).random(len(items)) < bare_share
         return [g.text if a else item for g, a, item in zip(passages, alone, items)]
 
-    def make(backend, C, head="logreg.v1", options=None):
+    def make(backend, C, head="logreg.v1", options=None, with_scope=False):
         return PolicyClassifier(backend=backend, backend_options=options or None, head=head, C=C,
                                 class_weight=model_config["class_weight"],
                                 calibration=model_config["calibration"], thresholds=model_config["thresholds"],
-                                cv=model_config["cv"], random_state=seed)
+                                cv=model_config["cv"], random_state=seed, scope=scope if with_scope else None)
+
+    def scope_arguments():
+        if scope is None:
+            return {}
+        return {"scope_negatives": training_inputs(scope_train) if scope_train else None,
+                "scope_negative_groups": [f"{g.corpus}|{g.doc_id}" for g in scope_train] or None}
 
     # Choose C on dev macro-F1 (thresholds and calibration come from out-of-fold train scores).
     # With one C and refit_on_dev there is nothing to choose: only the train + dev model is fitted.
@@ -127,7 +141,8 @@ def run(context: RunContext) -> dict:
     best = None if grid else (None, model_config["C_grid"][0], None)
     for C in grid:
         started = time.perf_counter()
-        classifier = make(model_config["backend"], C, head, options).fit(training_inputs(train), labels, groups=groups)
+        classifier = make(model_config["backend"], C, head, options, with_scope=True).fit(
+            training_inputs(train), labels, groups=groups, **scope_arguments())
         dev = _evaluate_model(classifier.predict_proba, classifier.thresholds_, {"dev": by_split["dev"]}, 0, seed,
                               inputs)["dev"]
         selection.append({"C": C, "dev_macro_f1": dev["macro_f1"], "fit_seconds": round(time.perf_counter() - started, 1)})
@@ -141,9 +156,9 @@ def run(context: RunContext) -> dict:
         # calibration still come from out-of-fold scores). Dev figures below are then not held out.
         training = train + by_split["dev"]
         started = time.perf_counter()
-        classifier = make(model_config["backend"], best_C, head, options).fit(
+        classifier = make(model_config["backend"], best_C, head, options, with_scope=True).fit(
             training_inputs(training), label_matrix(training),
-            groups=[f"{g.corpus}|{g.doc_id}" for g in training])
+            groups=[f"{g.corpus}|{g.doc_id}" for g in training], **scope_arguments())
         logger.info("final model fitted on %d passages in %.1f s", len(training), time.perf_counter() - started)
     predictions: dict[str, dict] = {name: {} for name in ("model", ALONE, *config["baselines"]["run"])}
     results = {"model": _evaluate_model(classifier.predict_proba, classifier.thresholds_, by_split, n_bootstrap, seed,
@@ -169,7 +184,9 @@ def run(context: RunContext) -> dict:
         "backend": model_config["backend"], "backend_options": options, "head": head,
         "model_name": _model_name(config), "C": best_C, "C_selection": selection, "window": window,
         "bare_share": bare_share,
-        "train_size": len(training), "scope_negatives": negatives, "refit_on_dev": model_config["refit_on_dev"], "sizes": {k: len(v) for k, v in by_split.items()},
+        "train_size": len(training), "scope_negatives": negatives, "scope": scope,
+        "synthetic": {label: sum(label in g.labels for g in synthetic) for label in LABELS} | {"passages": len(synthetic)},
+        "scope_threshold": getattr(classifier, "scope_threshold_", None), "refit_on_dev": model_config["refit_on_dev"], "sizes": {k: len(v) for k, v in by_split.items()},
         "training_fingerprint": fingerprint,
         "thresholds": dict(zip(LABELS, map(float, classifier.thresholds_))),
         "results": results,
@@ -189,6 +206,21 @@ def run(context: RunContext) -> dict:
         }, card=_card(config, summary))
         summary["model_dir"] = str(output)
     return summary
+
+
+def _synthetic(context, train, seed) -> list:
+    """Synthetic training passages (``data.synthetic``), capped at ``data.synthetic_share`` of each
+    label's training positives; training only: they never enter dev, test or any evaluation set."""
+    from ..data import cap_synthetic, load_synthetic
+
+    paths = context.config["data"]["synthetic"]
+    if not paths:
+        return []
+    written = load_synthetic([context.path(p) for p in paths])
+    kept = cap_synthetic(train, written, context.config["data"]["synthetic_share"], seed=seed)
+    logger.info("synthetic passages: %d of %d kept under the %.0f %% cap", len(kept), len(written),
+                100 * context.config["data"]["synthetic_share"])
+    return kept
 
 
 def _scope_negatives(context, gold, size, seed, window) -> list:
@@ -285,18 +317,38 @@ def _describe(config, summary) -> str:
             f"{[s['C'] for s in summary['C_selection']]}),")
 
 
+def _describe_synthetic(summary) -> str:
+    counts = summary["synthetic"]
+    return (f"Synthetic passages: {counts['passages']} written from ANNOTATION.md (flagged `synthetic`, training only), "
+            "positives per label " + ", ".join(f"{l} {counts[l]}" for l in LABELS) + ". Compare the same recipe "
+            "without them before crediting them.")
+
+
+def _describe_scope(summary) -> str:
+    scope = summary["scope"]
+    negatives = summary.get("scope_negatives") or 0
+    return (f"Scope head (`darien_nlp.scope`): any label against none, on `{scope.get('backend', 'context.v1')}` "
+            f"{json.dumps(scope.get('backend_options', {}), sort_keys=True)}, C = {scope.get('C', 0.25)}, trained on the "
+            f"gold passages plus {negatives} label-less passages of pages that never mention migration; cut at scope "
+            f"score {summary['scope_threshold']:.3f}, which {scope.get('keep', 0.95):.0%} of labelled training passages "
+            "pass out of fold. Below it no label is given.")
+
+
 def _report(config, summary) -> str:
     return "\n".join([
         f"# {config['experiment']['name']}", "",
         _describe(config, summary),
         f"trained on {summary['train_size']} passages (fingerprint `{summary['training_fingerprint'][:16]}`"
         + (f"; {summary['scope_negatives']} of them label-less passages of pages that never mention migration, "
-           "drawn by rule, the rest gold" if summary.get("scope_negatives") else "; gold") + ")"
+           "drawn by rule, the rest gold" if summary.get("scope_negatives") and not summary.get("scope") else "; gold")
+        + ")"
         + ("." if not summary["refit_on_dev"] else
            " — train + dev after choosing C on dev, so the dev rows are not held out."
            if summary["C_selection"][0]["dev_macro_f1"] is not None else
            " — train + dev, so the dev rows are not held out (test is)."),
         f"Thresholds: {json.dumps({k: round(v, 2) for k, v in summary['thresholds'].items()})}", "",
+        *([_describe_scope(summary), ""] if summary.get("scope") else []),
+        *([_describe_synthetic(summary), ""] if summary.get("synthetic", {}).get("passages") else []),
         *report_tables(summary),
     ])
 
@@ -336,11 +388,13 @@ def _card(config, summary) -> str:
         (f"{_describe(config, summary)} tuned for F1. " if summary.get("head") == "finetune.v1" else
          f"{_describe(config, summary)} one class-weighted logistic regression per label, "
          "Platt-calibrated on out-of-fold scores, per-label thresholds tuned for F1 on out-of-fold probabilities. ")
+        + (_describe_scope(summary) + " " if summary.get("scope") else "")
         + "Stored as safetensors + JSON with a sha256 manifest; no pickle.", "",
         "## Data",
         f"{summary['train_size']} gold passages from the White House briefing-room and State Department corpora "
         "(see experiments/annotations/README.md); split by document." + (
-            f" {config['output']['card_data']}" if config["output"]["card_data"] else ""), "",
+            f" {config['output']['card_data']}" if config["output"]["card_data"] else "")
+        + (" " + _describe_synthetic(summary) if summary.get("synthetic", {}).get("passages") else ""), "",
         *card_metrics(test),
     ]
     alone = summary["results"].get(ALONE, {}).get("test")
@@ -357,9 +411,14 @@ RECIPE = Recipe(
     schema={
         "data": {"corpora": "", "annotations": "experiments/annotations", "seeds": "seeds",
                  # label-less training passages of pages that never mention migration (0: none)
-                 "scope_negatives": 0, "evaluation_sets": "experiments/annotations/ood"},
+                 "scope_negatives": 0, "evaluation_sets": "experiments/annotations/ood",
+                 # files of synthetic passages written from ANNOTATION.md (training only), and their cap:
+                 # at most this share of any label's training positives
+                 "synthetic": [], "synthetic_share": 0.2},
         "model": {"backend": "static.v1", "backend_options": {}, "head": "logreg.v1", "C_grid": [1.0, 4.0, 16.0],
                   "bare_share": 0.0,
+                  # a scope head (darien_nlp.scope): {} for none, else backend, backend_options, C, keep
+                  "scope": {},
                   "class_weight": "balanced",
                   "calibration": "sigmoid", "thresholds": "f1", "cv": 5, "refit_on_dev": False},
         "baselines": {"run": ["tfidf", "zero_shot"], "zero_shot_backend": "static"},
