@@ -36,20 +36,40 @@ _LOCK = threading.Lock()
 
 @dataclass(frozen=True, slots=True)
 class Prediction:
-    """The labels of one text: ids at or above threshold (taxonomy order) and every label's score."""
+    """The labels of one text: ids at or above threshold (taxonomy order) and every label's score.
+
+    ``language`` and ``mixed_language`` are detected offline from the text's first 300 characters
+    (:func:`darien_nlp.corpus.language.detect_language`) the first time either is read, so a
+    pipeline that never asks pays nothing for them.
+    """
 
     labels: tuple[str, ...]
     scores: Mapping[str, float]
     length: int
     truncated: bool = False
-    #: ISO 639-1 code detected offline (:func:`darien_nlp.corpus.language.detect_language`);
-    #: ``"und"`` when the text is too short or holds no words.
-    language: str = "und"
-    #: The text mixes English and Spanish.
-    mixed_language: bool = False
     #: The model's scope score: probability that the text is about human mobility at all
     #: (:mod:`darien_nlp.scope`); ``None`` for a model without a scope head.
     scope: float | None = None
+    #: The start of the text, kept for the language detection.
+    text_head: str = field(default="", repr=False, compare=False)
+    _detected: Any = field(default=None, init=False, repr=False, compare=False)
+
+    def _language(self):
+        detected = self._detected
+        if detected is None:  # computed once; two threads racing compute the same immutable value
+            detected = detect_language(self.text_head)
+            object.__setattr__(self, "_detected", detected)
+        return detected
+
+    @property
+    def language(self) -> str:
+        """ISO 639-1 code detected offline; ``"und"`` when the text is too short or holds no words."""
+        return self._language().language
+
+    @property
+    def mixed_language(self) -> bool:
+        """The text mixes English and Spanish."""
+        return self._language().mixed
 
     @property
     def supported_language(self) -> bool:
@@ -203,16 +223,14 @@ def _predict(items: Sequence[str], *, model, threshold, strict,
         rows = probabilities.tolist()
         scopes = [None] * len(present) if scope is None else np.asarray(scope, dtype=float).tolist()
         for row, i in enumerate(present):
-            # the first 300 characters (about 50 words) tell the language; reading more only costs time
-            language = detect_language(items[i][:300])
             results[i] = Prediction(
                 labels=tuples[codes[row]],
                 scores=dict(zip(LABELS, rows[row])),
                 length=len(items[i]),
                 truncated=len(items[i]) > MAX_CHARS,
-                language=language.language,
-                mixed_language=language.mixed,
                 scope=scopes[row],
+                # the first 300 characters (about 50 words) tell the language; reading more only costs time
+                text_head=items[i][:300],
             )
     zero = {label: 0.0 for label in LABELS}
     return [r if r is not None else Prediction((), dict(zero), len(items[i])) for i, r in enumerate(results)]

@@ -145,3 +145,26 @@ def test_prediction_reports_language():
     assert french.language == "fr" and not french.supported_language  # classified, and flagged
     assert numbers.language == "und"
     assert all(set(p.scores) == set(darien_nlp.LABELS) for p in (english, spanish, french, numbers))
+
+
+def test_language_is_detected_once_on_first_read_from_the_text_start():
+    import threading
+
+    import darien_nlp
+    from darien_nlp.corpus.language import detect_language
+
+    long_spanish = "Los migrantes cruzan la selva del Darién con sus hijos. " * 20 + "The end is English " * 40
+    prediction, empty = darien_nlp.classify([long_spanish, ""])
+    assert prediction.language == detect_language(long_spanish[:300]).language == "es"
+    assert empty.language == "und" and not empty.mixed_language
+    assert "text_head" not in repr(prediction) and "Darién" not in repr(prediction)
+    twin = darien_nlp.classify(long_spanish)
+    assert twin == darien_nlp.classify(long_spanish)  # equality ignores the detection cache
+    fresh = darien_nlp.classify([long_spanish] * 50)
+    seen = []
+    threads = [threading.Thread(target=lambda p=p: seen.append(p.language)) for p in fresh]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert seen == ["es"] * 50
