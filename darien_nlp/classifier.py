@@ -249,8 +249,8 @@ class PolicyClassifier(ClassifierMixin, BaseEstimator):
         if not self.has_scope:
             raise ValueError("This model has no scope head; train it with scope={...}")
         items = _check_X(X, pairs=True)
-        features = self.scope_embedder_.encode(self._scope_items(self.scope_embedder_, items))
-        decision = np.asarray(features @ self.scope_coef_).ravel() + self.scope_intercept_
+        decision = self.scope_embedder_.project(self._scope_items(self.scope_embedder_, items),
+                                                np.asarray(self.scope_coef_).reshape(1, -1)).ravel() + self.scope_intercept_
         return _sigmoid(decision * self.scope_calibration_[0] + self.scope_calibration_[1])
 
     def _fit_finetuned(self, embedder, texts, labels, groups) -> "PolicyClassifier":
@@ -372,8 +372,7 @@ class PolicyClassifier(ClassifierMixin, BaseEstimator):
     def decision_function(self, X: Sequence[str]) -> np.ndarray:
         """Raw per-label scores (n, 5) before calibration."""
         self._check_fitted()
-        features = self.embedder_.encode(_check_X(X, pairs=_reads_context(self.embedder_)))
-        return np.asarray(features @ self.coef_.T) + self.intercept_
+        return self.embedder_.project(_check_X(X, pairs=_reads_context(self.embedder_)), self.coef_) + self.intercept_
 
     def predict_scored(self, X: Sequence[str]) -> tuple[np.ndarray, np.ndarray | None]:
         """Per-label probabilities (gated by the scope head, if any) and the scope scores (or ``None``)."""

@@ -81,8 +81,7 @@ class PolicyPredictor:
         from .scope import gate
 
         items = list(texts)
-        features = self.embedder_.encode(items)
-        scores = np.asarray(features @ self.coef_.T, dtype=np.float64) + self.intercept_
+        scores = self.embedder_.project(items, self.coef_) + self.intercept_
         z = scores * self.calibration_[:, 0] + self.calibration_[:, 1]
         probabilities = 1.0 / (1.0 + np.exp(-np.clip(z, -50, 50)))
         if self.scope_ is None:
@@ -98,6 +97,6 @@ class PolicyPredictor:
         items = list(texts)
         if not getattr(embedder, "uses_context", False):
             items = [item[0] if isinstance(item, tuple) else item for item in items]
-        decision = np.asarray(embedder.encode(items) @ self.scope_["coef"], dtype=np.float64).ravel()
+        decision = embedder.project(items, np.asarray(self.scope_["coef"]).reshape(1, -1)).ravel()
         z = (decision + self.scope_["intercept"]) * self.scope_["calibration"][0] + self.scope_["calibration"][1]
         return 1.0 / (1.0 + np.exp(-np.clip(z, -50, 50)))

@@ -31,6 +31,16 @@ class Embedder:
     def encode(self, texts: Sequence[str]):  # pragma: no cover - interface
         raise NotImplementedError
 
+    def project(self, texts: Sequence, weights):
+        """``encode(texts) @ weights.T`` as a dense (n, k) float64 array, for ``weights`` of shape (k, dim).
+
+        What a linear head needs at inference.  Backends built of blocks override it to score each
+        block on its own slice of ``weights``, never building the stacked feature matrix (which
+        costs more than the products themselves)."""
+        import numpy as np
+
+        return np.asarray(self.encode(texts) @ np.asarray(weights).T, dtype=np.float64)
+
     def spec(self) -> dict[str, Any]:
         """A JSON-able description that, with :meth:`state`, rebuilds this embedder."""
         return {"name": self.name}

@@ -95,6 +95,20 @@ class ContextEmbedder(Embedder):
             return sparse.hstack([passages, surround * np.float32(self.weight)], format="csr")
         return np.hstack([passages, surround * np.float32(self.weight)])
 
+    def project(self, items: Sequence, weights):
+        """``encode(items) @ weights.T`` without stacking: the passage and context halves of ``weights``
+        score their own encodings; bare passages (their own context) are encoded and scored once."""
+        texts, contexts = split_items(items)
+        weights = np.asarray(weights, dtype=np.float64)
+        if weights.ndim != 2 or weights.shape[1] % 2:
+            raise ValueError(f"weights must have shape (k, 2 * inner dim); got {weights.shape}")
+        half = weights.shape[1] // 2
+        passage_w, context_w = weights[:, :half], weights[:, half:] * self.weight
+        if all(context is None for context in contexts):
+            return self._inner.project(texts, passage_w + context_w)
+        surround = [t if c is None else c for t, c in zip(texts, contexts)]
+        return self._inner.project(texts, passage_w) + self._inner.project(surround, context_w)
+
     def spec(self) -> dict[str, Any]:
         return {"name": self.name, "inner": self._inner.spec(), "weight": self.weight, "window": self.window}
 

@@ -66,6 +66,43 @@ class StaticLexicalEmbedder(Embedder):
         self.idf_ = idf.astype(np.float32)
         return self
 
+    def _blocks(self, texts: list[str]):
+        """Per chunk of texts: the dense static block, the TF-IDF block and the bilingual block (or None)."""
+        fast = self._static._model()
+        for start in range(0, len(texts), 4096):
+            chunk = texts[start:start + 4096]
+            counts = fast.token_counts(chunk)
+            dense = fast.pool(counts) * np.float32(self.dense_weight)
+            lexical = counts.copy()
+            lexical.data = np.log1p(lexical.data)
+            lexical = _l2_rows(lexical.multiply(self.idf_).tocsr())
+            shared = None
+            if self._bilingual is not None:
+                shared = self._bilingual.encode(chunk) * np.float32(self.bilingual_weight)
+            yield dense, lexical, shared
+
+    def project(self, texts: Sequence[str], weights):
+        """``encode(texts) @ weights.T`` block by block (no stacked matrix is built)."""
+        if self.idf_ is None:
+            raise RuntimeError("StaticLexicalEmbedder is not fitted; call fit(texts) first")
+        texts = check_texts(texts)
+        weights = np.asarray(weights, dtype=np.float64)
+        dim, vocabulary = self._static._model().dim, len(self.idf_)
+        expected = dim + vocabulary + (0 if self._bilingual is None else self._bilingual._model().dim)
+        if weights.ndim != 2 or weights.shape[1] != expected:
+            raise ValueError(f"weights must have shape (k, {expected}); got {weights.shape}")
+        dense_w, lexical_w, shared_w = (weights[:, :dim], weights[:, dim:dim + vocabulary],
+                                        weights[:, dim + vocabulary:])
+        out = np.zeros((len(texts), weights.shape[0]), dtype=np.float64)
+        row = 0
+        for dense, lexical, shared in self._blocks(texts):
+            scores = dense @ dense_w.T + np.asarray(lexical @ lexical_w.T)
+            if shared is not None:
+                scores += shared @ shared_w.T
+            out[row:row + dense.shape[0]] = scores
+            row += dense.shape[0]
+        return out
+
     def encode(self, texts: Sequence[str]):
         from scipy import sparse
 
@@ -74,16 +111,8 @@ class StaticLexicalEmbedder(Embedder):
         texts = check_texts(texts)
         fast = self._static._model()
         blocks = []
-        for start in range(0, len(texts), 4096):
-            counts = fast.token_counts(texts[start:start + 4096])
-            dense = fast.pool(counts) * np.float32(self.dense_weight)
-            lexical = counts.copy()
-            lexical.data = np.log1p(lexical.data)
-            lexical = _l2_rows(lexical.multiply(self.idf_).tocsr())
-            parts = [sparse.csr_matrix(dense), lexical]
-            if self._bilingual is not None:
-                shared = self._bilingual.encode(texts[start:start + 4096]) * np.float32(self.bilingual_weight)
-                parts.append(sparse.csr_matrix(shared))
+        for dense, lexical, shared in self._blocks(texts):
+            parts = [sparse.csr_matrix(dense), lexical] + ([] if shared is None else [sparse.csr_matrix(shared)])
             blocks.append(sparse.hstack(parts, format="csr"))
         if not blocks:
             extra = 0 if self._bilingual is None else self._bilingual._model().dim

@@ -66,15 +66,26 @@ class _FastStatic:
         self.max_chars = max_length * max(int(model.median_token_length), 1)
         self.normalize = bool(model.normalize)
         self.cache: dict[str, tuple[int, ...]] = {}
+        self.cache_limit = 1_000_000
         self.lock = threading.Lock()
 
-    def _chunk_ids(self, chunks: list[str]) -> None:
+    def _chunk_ids(self, chunks: list[str], words: set[str], snapshot: dict) -> dict:
+        """Tokenise ``chunks`` into the cache; return a cache dict that holds every one of ``words``.
+
+        The cache is bounded (``cache_limit`` entries): past it a new dict replaces it (a dict
+        another thread is reading is never cleared), and the words of the batch in hand are
+        carried over from ``snapshot``, the cache the caller started from."""
         encodings = self.tokenizer.encode_batch_fast(chunks, add_special_tokens=False)
         fresh = {chunk: tuple(i for i in encoding.ids if i != self.unk) for chunk, encoding in zip(chunks, encodings)}
         with self.lock:
-            if len(self.cache) > 1_000_000:  # bound memory on endless streams
-                self.cache.clear()
-            self.cache.update(fresh)
+            if len(self.cache) + len(fresh) > self.cache_limit:  # bound memory on endless streams
+                self.cache = {}
+            cache = self.cache
+            cache.update(fresh)
+            lost = words.difference(cache)
+            if lost:
+                cache.update({word: snapshot[word] for word in lost})
+            return cache
 
     def encode(self, texts: list[str]) -> np.ndarray:
         out = np.zeros((len(texts), self.dim), dtype=np.float32)
@@ -88,14 +99,22 @@ class _FastStatic:
         from scipy.sparse import csr_matrix
 
         split = [text[: self.max_chars].split() for text in texts]
-        missing = set().union(*split).difference(self.cache)  # set operations run in C
+        cache = self.cache
+        words = set().union(*split)
+        missing = words.difference(cache)  # set operations run in C
         if missing:
-            self._chunk_ids(sorted(missing))
-        get = self.cache.__getitem__
-        limit = self.max_length
-        token_lists = [list(chain.from_iterable(map(get, chunks)))[:limit] for chunks in split]
-        lengths = np.fromiter(map(len, token_lists), dtype=np.int64, count=len(token_lists))
-        flat = np.fromiter(chain.from_iterable(token_lists), dtype=np.int64, count=int(lengths.sum()))
+            cache = self._chunk_ids(sorted(missing), words, cache)
+        # Flatten with C-level map/chain (no Python loop per text), then cut each text at max_length tokens.
+        ids = list(map(cache.__getitem__, chain.from_iterable(split)))
+        chunks_per_text = np.fromiter(map(len, split), dtype=np.int64, count=len(split))
+        ids_per_chunk = np.fromiter(map(len, ids), dtype=np.int64, count=len(ids))
+        flat = np.fromiter(chain.from_iterable(ids), dtype=np.int64, count=int(ids_per_chunk.sum()))
+        text_of_chunk = np.repeat(np.arange(len(split)), chunks_per_text)
+        tokens_per_text = np.bincount(text_of_chunk, weights=ids_per_chunk, minlength=len(split)).astype(np.int64)
+        first = np.cumsum(tokens_per_text) - tokens_per_text
+        position = np.arange(len(flat)) - np.repeat(first, tokens_per_text)
+        flat = flat[position < self.max_length]
+        lengths = np.minimum(tokens_per_text, self.max_length)
         indptr = np.concatenate(([0], np.cumsum(lengths)))
         counts = csr_matrix((np.ones(len(flat), dtype=np.float32), flat, indptr),
                             shape=(len(texts), self.table.shape[0]))

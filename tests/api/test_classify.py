@@ -168,3 +168,19 @@ def test_language_is_detected_once_on_first_read_from_the_text_start():
     for thread in threads:
         thread.join()
     assert seen == ["es"] * 50
+
+
+@pytest.mark.parametrize("model", ["policy-static", "policy-bilingual-scope"])
+def test_accent_stripped_and_all_caps_spanish_read_like_the_original(model):
+    """Transliterated Spanish ("Darien", "migracion") and all-caps headlines are normalised by the
+    backbones' tokenizers (lower case, accents stripped), so they score exactly as the original."""
+    import darien_nlp
+
+    original = "La migración irregular por el Darién creció; Panamá refuerza la lucha contra el tráfico de migrantes."
+    stripped = "La migracion irregular por el Darien crecio; Panama refuerza la lucha contra el trafico de migrantes."
+    capitals = original.upper()
+    a, b, c = darien_nlp.classify([original, stripped, capitals], model=model)
+    assert a.scores == b.scores == c.scores and a.labels == b.labels == c.labels
+    assert a.language == b.language == c.language == "es"
+    names = darien_nlp.classify("Juan Pérez, María López, Carlos Gómez, Ana Torres, 2021, 2022, 2023", model=model)
+    assert names.labels == () and names.language == "und"  # a list of names says nothing about policy

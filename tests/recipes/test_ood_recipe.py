@@ -25,3 +25,8 @@ def test_evaluate_ood_reports_every_set_out_of_domain_first(corpora, tmp_path):
     assert "keyword cues (untrained)" in sets["ood test, Spanish"]["comparisons"]["policy-static"]
     report = (run / "report.md").read_text()
     assert report.index("## Out of scope") < report.index("## ood test, English") < report.index("## in-domain test")
+    # environment F1 comes with its interval and positive count on every set
+    spanish = sets["ood test, Spanish"]
+    count = spanish["positives"]["environment"]
+    assert f"({count} positive" in report and "environment 95% CI" in report
+    assert "f1_environment" in spanish["results"]["policy-static"]["ci95"]

@@ -9,6 +9,7 @@ from darien_nlp.classifier import PolicyClassifier
 from darien_nlp.corpus import load_corpus, segment
 from darien_nlp.data import assign_splits
 from darien_nlp.experiments import run_experiment
+from darien_nlp.taxonomy import LABELS
 
 THEMES = {
     "enforcement": ["Police dismantled a smuggling network moving migrants through the jungle.",
@@ -58,6 +59,7 @@ def synthetic(tmp_path, tiny_seeds):
     annotations.mkdir()
     (annotations / "gold.jsonl").write_text("".join(json.dumps(r) + "\n" for r in records))
     (annotations / "splits.json").write_text(json.dumps({"documents": assign_splits(records, seed=1)}))
+    ood = _out_of_domain_set(corpora, tmp_path / "ood", rng)
     config = tmp_path / "train_synthetic.toml"
     config.write_text(f"""
 [experiment]
@@ -68,6 +70,7 @@ seed = 5
 corpora = "{corpora}"
 annotations = "{annotations}"
 seeds = "{tiny_seeds}"
+evaluation_sets = "{ood}"
 [model]
 backend = "static"
 C_grid = [1.0, 8.0]
@@ -76,10 +79,35 @@ cv = 3
 run = ["tfidf", "zero_shot"]
 [evaluate]
 n_bootstrap = 50
+zero_shot_encoder = "static"
 [output]
 model_dir = "{tmp_path / 'model'}"
 """)
     return config, tmp_path
+
+
+def _out_of_domain_set(corpora, folder, rng):
+    """A small out-of-domain set under the UNDP corpus's name: the themes reworded as another
+    publisher might put them, and label-less passages in the out-of-scope stratum."""
+    name = "undp-acclabs-en-es-2019-2025.jsonl.gz"
+    reworded = {theme: [f"Report {i}: " + sentence.lower() for i, sentence in enumerate(sentences)]
+                for theme, sentences in THEMES.items()}
+    documents = [[(rng.choice(reworded[theme]), theme) for theme in rng.sample(list(THEMES), 3)] for _ in range(24)]
+    with gzip.open(corpora / name, "wt") as handle:
+        for d, paragraphs in enumerate(documents):
+            handle.write(json.dumps({"id": f"u{d}", "date": "2024-01-01", "text": "\n\n".join(p for p, _ in paragraphs)}) + "\n")
+    records, splits = [], {}
+    for document in load_corpus(corpora / name):
+        d = int(document.doc_id[1:])
+        for passage, (_, theme) in zip(segment(document), documents[d]):
+            records.append({"corpus": name, "doc_id": document.doc_id, "start": passage.start, "end": passage.end,
+                            "sha256": passage.sha256, "labels": [theme] if theme else [], "pass": "a+b agree",
+                            "stratum": "undp_in_scope" if theme else "undp_out_of_scope"})
+        splits[f"{name}|{records[-1]['doc_id']}"] = "dev" if d % 2 else "test"
+    folder.mkdir()
+    (folder / "gold.jsonl").write_text("".join(json.dumps(r) + "\n" for r in records))
+    (folder / "splits.json").write_text(json.dumps({"documents": splits}))
+    return folder
 
 
 def test_train_recipe_end_to_end_and_reproducible(synthetic):
@@ -102,7 +130,20 @@ def test_train_recipe_end_to_end_and_reproducible(synthetic):
     assert "| minus | Δ macro-F1 |" in (first / "report.md").read_text()
     model = PolicyClassifier.load(tmp_path / "model")
     assert model.metadata_["training_fingerprint"] == metrics["training_fingerprint"]
-    assert "## Metrics (test split)" in (tmp_path / "model" / "README.md").read_text()
+    card = (tmp_path / "model" / "README.md").read_text()
+    assert "## Metrics in domain (test split)" in card
+    # out-of-domain figures lead the report, the card and the model's metrics
+    report = (first / "report.md").read_text()
+    assert report.index("## Out of domain") < report.index("### ood test, English") < report.index("## In domain")
+    assert card.index("## Metrics out of domain") < card.index("## Metrics in domain") and "language: [en]" in card
+    ood = metrics["out_of_domain"]["sets"]
+    assert set(ood) == {"out of scope", "ood test, English", "ood dev, English"}
+    english = ood["ood test, English"]
+    assert set(english["results"]) == {"model", "keyword cues (untrained)", "zero-shot static (untrained)"}
+    assert english["results"]["model"]["macro_f1"] > 0.5  # reworded themes: a model that learnt nothing scores far lower
+    assert set(english["comparisons"]["model"]) == {"keyword cues (untrained)", "zero-shot static (untrained)"}
+    assert ood["out of scope"]["positives"] == dict.fromkeys(LABELS, 0)
+    assert model.metadata_["metrics"]["out_of_domain"]["ood test, English"]["macro_f1"] == english["results"]["model"]["macro_f1"]
     second = run_experiment(config, results_root=tmp_path / "results2", progress=False)
     again = json.loads((second / "metrics.json").read_text())
     assert again["thresholds"] == metrics["thresholds"]
@@ -190,6 +231,8 @@ model_dir = "{tmp_path / 'ensemble'}"
     assert metrics["window"] == 80 and metrics["results"]["model"]["test"]["macro_f1"] > 0.8
     report = (run / "report.md").read_text()
     assert "| ensemble | test |" in report and "saw the dev rows" not in report  # the members did not refit on dev
+    assert report.index("### ood test, English") < report.index("## In domain")  # out of domain leads here too
+    assert set(metrics["out_of_domain"]["sets"]["ood test, English"]["results"]) >= {"ensemble", "ensemble, passage alone"}
     ensemble = load_predictor(tmp_path / "ensemble")
     assert ensemble.names_ == ["plain", "context"] and list(ensemble.weights_) == [0.5, 0.5]
     assert ensemble.metadata_["metrics"]["test"]["macro_f1"] == metrics["results"]["model"]["test"]["macro_f1"]

@@ -1,0 +1,68 @@
+"""``Embedder.project``: the linear scores a head needs, computed block by block, equal the
+scores of the stacked features (what training sees)."""
+import numpy as np
+import pytest
+
+from darien_nlp.embed import make_embedder
+from darien_nlp.embed.context import ContextEmbedder
+from darien_nlp.embed.lexical import StaticLexicalEmbedder
+
+TEXTS = ["Safe Mobility Offices opened in Colombia and Guatemala.",
+         "Border patrol arrested smugglers moving migrants through the Darién.",
+         "La contaminación de los ríos del Darién afecta a las comunidades indígenas.",
+         "Quarterly tax enforcement results were announced.",
+         "", "Visa rules for tourists changed."] * 3
+
+
+def _weights(dim, k=5, seed=0):
+    return np.random.default_rng(seed).normal(size=(k, dim))
+
+
+def _stacked(embedder, items, weights):
+    features = embedder.encode(items)
+    return np.asarray(features @ weights.T, dtype=np.float64)
+
+
+@pytest.mark.parametrize("bilingual", [None, "models/static-minilm-v1"])
+def test_static_lex_project_equals_stacked_scores(bilingual):
+    embedder = StaticLexicalEmbedder(bilingual=bilingual, bilingual_weight=1.5).fit(TEXTS)
+    weights = _weights(embedder.encode(TEXTS[:1]).shape[1])
+    np.testing.assert_allclose(embedder.project(TEXTS, weights), _stacked(embedder, TEXTS, weights), rtol=1e-5, atol=2e-5)
+    with pytest.raises(ValueError, match="shape"):
+        embedder.project(TEXTS, weights[:, :-1])
+    assert embedder.project([], weights).shape == (0, 5)
+
+
+def test_context_project_equals_stacked_scores_with_and_without_contexts():
+    embedder = ContextEmbedder(inner="static_lex.v1", weight=0.5).fit(TEXTS)
+    weights = _weights(embedder.encode(TEXTS[:1]).shape[1], k=3)
+    bare = list(TEXTS)
+    pairs = [(t, f"A release on migration. {t} More text.") for t in TEXTS]
+    mixed = [t if i % 2 else (t, None if i % 3 else f"Context: {t}") for i, t in enumerate(TEXTS)]
+    for items in (bare, pairs, mixed):
+        np.testing.assert_allclose(embedder.project(items, weights), _stacked(embedder, items, weights),
+                                   rtol=1e-5, atol=2e-5)
+    with pytest.raises(ValueError, match="shape"):
+        embedder.project(bare, weights[:, :-1])
+    with pytest.raises(TypeError, match="texts\\[0\\]"):
+        embedder.project([3], weights)
+
+
+def test_default_project_for_dense_backends():
+    embedder = make_embedder("static")
+    weights = _weights(embedder.dim, k=2)
+    np.testing.assert_allclose(embedder.project(TEXTS, weights), _stacked(embedder, TEXTS, weights), rtol=1e-6)
+
+
+def test_shipped_models_score_the_same_through_project():
+    """The predictor (project, float64 throughout) and the stacked float32 features agree for the shipped
+    linear models to float32 rounding."""
+    from darien_nlp.api import default_model_path
+    from darien_nlp.inference import load_predictor
+
+    for name in ("policy-static", "policy-bilingual-scope"):
+        model = load_predictor(default_model_path(name))
+        items = TEXTS + [(t, "The Darién crossing and the border. " + t) for t in TEXTS[:4]]
+        stacked = _stacked(model.embedder_, items, model.coef_) + model.intercept_
+        np.testing.assert_allclose(model.embedder_.project(items, model.coef_) + model.intercept_, stacked,
+                                   rtol=1e-5, atol=2e-5)

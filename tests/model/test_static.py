@@ -1,0 +1,66 @@
+"""The fast static encoder: same vectors as model2vec's own encode, a bounded word cache that
+never loses a word in use."""
+import threading
+
+import numpy as np
+import pytest
+
+from darien_nlp.embed.static import StaticEmbedder, _FastStatic, _load_static, default_static_path
+
+TEXTS = ["Safe Mobility Offices opened in Colombia and Guatemala.",
+         "La contaminación de los ríos del Darién afecta a las comunidades indígenas.",
+         "", "   ", "word " * 600,  # longer than max_length tokens: cut like model2vec cuts it
+         "Border patrol arrested smugglers moving migrants through the Darién Gap in 2023."]
+
+
+def test_fast_encoder_matches_model2vec():
+    model = _load_static(default_static_path())
+    expected = model.encode(TEXTS, max_length=256)
+    ours = StaticEmbedder().encode(TEXTS)
+    for a, b in zip(ours, expected):
+        if np.linalg.norm(b) == 0:
+            assert np.linalg.norm(a) == 0
+        else:
+            assert float(a @ b / (np.linalg.norm(a) * np.linalg.norm(b))) > 0.999
+
+
+def test_token_counts_cut_each_text_at_max_length():
+    fast = _FastStatic(_load_static(default_static_path()), max_length=8)
+    counts = fast.token_counts(["one two three four five six seven eight nine ten", "short", ""])
+    assert counts.sum(axis=1).A.ravel().tolist() == [8, 1, 0]
+    assert fast.token_counts([]).shape[0] == 0
+
+
+def test_bounded_cache_never_loses_a_word_in_use():
+    """Past cache_limit the cache is replaced, and the batch in hand keeps its words (no KeyError)."""
+    model = _load_static(default_static_path())
+    small = _FastStatic(model, max_length=256)
+    small.cache_limit = 5
+    reference = _FastStatic(model, max_length=256)
+    batches = [[f"alpha{i} beta{i} gamma{i}", f"delta{i} shared words here", "shared words"] for i in range(30)]
+    for batch in batches:
+        np.testing.assert_allclose(small.encode(batch), reference.encode(batch), rtol=1e-6)
+    assert len(small.cache) <= 5 + 12  # bounded by the limit plus one batch's words
+
+
+def test_bounded_cache_under_threads():
+    model = _load_static(default_static_path())
+    fast = _FastStatic(model, max_length=256)
+    fast.cache_limit = 20
+    reference = _FastStatic(model, max_length=256)
+    errors = []
+
+    def work(offset):
+        try:
+            for i in range(40):
+                batch = [f"w{offset}_{i}_{j} common text {j}" for j in range(6)]
+                np.testing.assert_allclose(fast.encode(batch), reference.encode(batch), rtol=1e-6)
+        except Exception as error:  # noqa: BLE001 - reported below
+            errors.append(error)
+
+    threads = [threading.Thread(target=work, args=(k,)) for k in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert not errors, errors[0]
