@@ -101,51 +101,76 @@ def run(context: RunContext) -> dict[str, Any]:
     cache_before = _cache_files(model.cache_dir)
     months = table.month_array()
     excluded = set(config["data"]["fit_exclude_sources"])
-    fit_mask = [source not in excluded for source in table.sources] if excluded else None
-    model.fit(table.texts, strata=months, fit_mask=fit_mask)
+    scope_mode = config["scope"]["mode"]
+    labels, category_note, in_scope, scope_note = None, None, None, {"mode": "off"}
+    if scope_mode != "off":  # classify first: topics are fitted on the in-scope passages only
+        labels, category_note = _labels(config, table, context)
+        in_scope, scope_note = _in_scope(config, table, labels)
+        lap("classify_and_scope")
+    keep = np.arange(len(table)) if in_scope is None else np.flatnonzero(in_scope)
+    fitted = _subset(table, keep)
+    if fitted.documents < minimum or len(fitted) < model.minimum_passages():
+        raise ValueError(f"Only {len(fitted)} passages of {len(table)} ({fitted.documents} documents) are in scope "
+                         f"(scope.mode = {scope_mode!r}); topic discovery needs at least {model.minimum_passages()} "
+                         f"passages from {minimum} documents. Use scope.mode = 'off' or a larger corpus.")
+    fit_mask = [source not in excluded for source in fitted.sources] if excluded else None
+    model.fit(fitted.texts, strata=fitted.month_array(), fit_mask=fit_mask)
     embedded_from_cache = bool(cache_before) and _cache_files(model.cache_dir) == cache_before
     lap("embed_and_fit")
+    topics, topics_before = _expand(model.topics_, keep, len(table)), _expand(model.topics_before_reduction_, keep, len(table))
     info = [dict(entry) for entry in model.topic_info_]
+    if in_scope is not None:
+        info.append({"topic": OUTSIDE, "name": OUTSIDE_NAME, "size": int((~in_scope).sum()),
+                     "size_before_reduction": int((~in_scope).sum()), "words": []})
     names = {e["topic"]: e["name"] for e in info}
 
-    labels, category_note = _labels(config, table, context)
-    lap("classify")
+    if labels is None:
+        labels, category_note = _labels(config, table, context)
+        lap("classify")
 
-    over_time = views.topics_over_time(model.topics_, months)
+    over_time = views.topics_over_time(topics, months)
     shares = views.category_shares_over_time(labels, months) if labels is not None else None
-    by_source = views.topics_by_source(model.topics_, table.sources)
-    documents = views.document_topics(model.topics_, table.doc_ids)
-    mix = views.category_mix(model.topics_, labels) if labels is not None else None
-    label_table = views.label_view(model.topics_, labels) if labels is not None else None
+    by_source = views.topics_by_source(topics, table.sources)
+    documents = views.document_topics(topics, table.doc_ids)
+    mix = views.category_mix(topics, labels) if labels is not None else None
+    label_table = views.label_view(topics, labels) if labels is not None else None
+    quality = _quality(config, fitted.texts, info)
+    lap("quality")
     for entry in info:
         entry["share"] = entry["size"] / max(len(table), 1)
         entry["category_mix"] = ({label: round(float(mix.loc[entry["topic"], label]), 4) for label in _labels_order()}
                                  if mix is not None and entry["topic"] in mix.index else None)
         entry["representatives"] = [
             {"passage_id": table.passage_ids[i], "doc_id": table.doc_ids[i], "start": table.starts[i],
-             "end": table.ends[i]} for i in model.representatives_.get(entry["topic"], [])]
-    _write_tables(context.run_dir, info, over_time, shares, by_source, documents, label_table, table, model)
-    figures = write_figures(context.run_dir / "figures", info=info, topic_embeddings=model.topic_embeddings_,
-                            over_time=over_time, shares=shares)
+             "end": table.ends[i]} for i in (keep[j] for j in model.representatives_.get(entry["topic"], []))]
+    _write_tables(context.run_dir, info, over_time, shares, by_source, documents, label_table, table, topics,
+                  topics_before)
+    # figures show the topics; the "outside the categories" group is reported, not drawn among them
+    figures = write_figures(context.run_dir / "figures", info=[e for e in info if e["topic"] != OUTSIDE],
+                            topic_embeddings=model.topic_embeddings_, over_time=over_time[over_time.topic != OUTSIDE],
+                            shares=shares)
     if config["output"]["save_model"]:
-        model.save(context.run_dir / "model", metadata={"experiment": config["experiment"]["name"]})
+        # with scope on, the model knows the in-scope passages only: transform assigns whatever it is given
+        model.save(context.run_dir / "model", metadata={"experiment": config["experiment"]["name"], "scope": scope_note})
     lap("views_figures_save")
 
     # A name is bad when it has no words or any of its terms is made of stop words only.
-    stop_named = [e["topic"] for e in info if e["topic"] != -1 and (
+    stop_named = [e["topic"] for e in info if e["topic"] not in (-1, OUTSIDE) and (
         not e["words"] or any(is_stop_term(term, extra_stop_words=config["model"]["extra_stop_words"])
                               for term in e["name"].split(" · ")))]
-    topics_found = sum(1 for e in info if e["topic"] != -1)
+    topics_found = sum(1 for e in info if e["topic"] not in (-1, OUTSIDE))
     metrics = {
         "source": str(source), **table.summary(),
         "unique_passages": model.n_unique_passages_, "duplicate_passages": model.n_duplicate_passages_,
         "fit_passages": int(len(model.fit_index_)), "fit_eligible_passages": model.n_fit_eligible_,
         "fit_excluded_sources": sorted(excluded), "boilerplate_passages_skipped": model.boilerplate_passages_skipped_,
-        "undated_passages": int(over_time.attrs["undated_passages"]),
+        "undated_passages": int(over_time.attrs["undated_passages"]), "scope": scope_note,
         "topics": topics_found, "outlier_share_before": round(model.outlier_share_["before"], 4),
         "outlier_share_after": round(model.outlier_share_["after"], 4),
         "cluster_agreement": round(model.cluster_agreement_, 4),
         "topics_named_by_stop_words": stop_named, "category_mix": category_note,
+        "quality": {**{k: v for k, v in quality.items() if k != "npmi_per_topic"},
+                    "stop_named_share": round(len(stop_named) / topics_found, 4) if topics_found else 0.0},
         "embeddings_from_cache": embedded_from_cache, "stage_seconds": timings,
         "total_seconds": round(sum(timings.values()), 2), "peak_rss_mb": _peak_rss_mb(),
         "cpu_count": os.cpu_count(), "figures": [str(p.relative_to(context.run_dir)) for p in figures],
@@ -154,6 +179,61 @@ def run(context: RunContext) -> dict[str, Any]:
     (context.run_dir / "report.md").write_text(report, encoding="utf-8")
     print(report)
     return metrics
+
+
+#: Topic id of the passages kept out of the topics by the scope option ("outside the categories").
+OUTSIDE = -2
+OUTSIDE_NAME = "outside the categories"
+
+
+def _expand(values, keep, size) -> np.ndarray:
+    """Per-passage topic ids of the whole table: the fitted subset's ids, :data:`OUTSIDE` elsewhere."""
+    out = np.full(size, OUTSIDE, dtype=np.int32)
+    out[keep] = values
+    return out
+
+
+def _subset(table, keep):
+    """The passages of ``table`` at positions ``keep`` (a :class:`PassageTable`; counts kept)."""
+    import dataclasses
+
+    if len(keep) == len(table):
+        return table
+    columns = ("texts", "passage_ids", "doc_ids", "starts", "ends", "months", "sources")
+    subset = dataclasses.replace(table, **{name: [getattr(table, name)[i] for i in keep] for name in columns})
+    subset.documents = len(set(subset.doc_ids))
+    return subset
+
+
+def _in_scope(config, table, labels) -> tuple[np.ndarray, dict[str, Any]]:
+    """Which passages the topics are fitted on: those the classifier labels (``labels``) or those
+    whose scope score passes the model's cut (``score``, a model with a scope head)."""
+    from ..topics import views
+
+    settings = config["scope"]
+    mode = settings["mode"]
+    name = settings["model"] or config["classifier"]["model"]
+    if mode == "labels":
+        if labels is None:
+            raise ValueError("scope.mode = 'labels' needs a classifier: set classifier.model (not 'none')")
+        in_scope = labels.any(axis=1)
+        if settings["model"] and settings["model"] != config["classifier"]["model"]:
+            in_scope = views.predict_label_matrix(table.texts, views.resolve_classifier(
+                None if name == "default" else name)).any(axis=1)
+        cut = None
+    else:
+        model = views.resolve_classifier(None if name == "default" else name)
+        if not getattr(model, "has_scope", False):
+            raise ValueError(f"scope.mode = 'score' needs a model with a scope head (e.g. policy-bilingual-scope); "
+                             f"{name!r} has none. Use scope.mode = 'labels' or name another scope.model.")
+        scores = np.concatenate([model.scope_proba([t[:4000] for t in table.texts[i:i + 20_000]])
+                                 for i in range(0, len(table), 20_000)]) if len(table) else np.zeros(0)
+        cut = float(settings["min_score"]) if settings["min_score"] else float(model.scope_["threshold"])
+        in_scope = scores >= cut
+    note = {"mode": mode, "model": name, "cut": cut, "in_scope": int(in_scope.sum()),
+            "outside": int((~in_scope).sum()), "outside_share": round(float(np.mean(~in_scope)), 4) if len(table) else 0.0}
+    logger.info("scope: %d of %d passages in scope (%s)", note["in_scope"], len(table), mode)
+    return in_scope, note
 
 
 def _labels_order():
@@ -185,12 +265,14 @@ def _labels(config, table, context) -> tuple[np.ndarray | None, dict[str, Any]]:
     return labels, {"available": True, "model": str(name)}
 
 
-def _write_tables(folder: Path, info, over_time, shares, by_source, documents, label_table, table, model) -> None:
+def _write_tables(folder: Path, info, over_time, shares, by_source, documents, label_table, table, topics,
+                 topics_before) -> None:
     import pandas as pd
 
     rows = []
     for e in info:
         row = {"topic": e["topic"], "name": e["name"], "size": e["size"], "share": round(e["share"], 5),
+               "npmi": e.get("npmi"),
                "size_before_reduction": e["size_before_reduction"], "words": "; ".join(e["words"])}
         for label in _labels_order():
             row[label] = e["category_mix"][label] if e["category_mix"] else None
@@ -206,9 +288,35 @@ def _write_tables(folder: Path, info, over_time, shares, by_source, documents, l
     by_source.to_csv(folder / "topics_by_source.csv", index=False)
     documents.to_csv(folder / "document_topics.csv", index=False)
     pd.DataFrame({"passage_id": table.passage_ids, "doc_id": table.doc_ids, "start": table.starts,
-                  "end": table.ends, "month": table.months, "topic": model.topics_,
-                  "topic_before_reduction": model.topics_before_reduction_}).to_csv(
+                  "end": table.ends, "month": table.months, "topic": topics,
+                  "topic_before_reduction": topics_before}).to_csv(
         folder / "passage_topics.csv.gz", index=False)
+
+
+def _quality(config, texts, info) -> dict[str, Any]:
+    """NPMI coherence and diversity of the topics' names over the passages they were fitted on and
+    assigned (:func:`darien_nlp.topics.quality.topic_quality`); each topic's NPMI goes into ``info``."""
+    from ..topics.quality import topic_quality
+
+    model = config["model"]
+    words = {e["topic"]: e["words"] for e in info if e["topic"] not in (-1, OUTSIDE) and len(e["words"]) >= 2}
+    quality = topic_quality(texts, words, top_n=model["top_n_words"], stop_phrases=model["stop_phrases"] or None,
+                            extra_stop_words=tuple(model["extra_stop_words"]), ngram_range=tuple(model["ngram_range"]),
+                            max_passages=config["output"]["quality_passages"] or None,
+                            random_state=config["experiment"]["seed"])
+    for entry in info:
+        score = quality["npmi_per_topic"].get(entry["topic"])
+        entry["npmi"] = None if score is None else round(score, 4)
+    return quality
+
+
+def _scope_line(scope) -> list[str]:
+    if scope["mode"] == "off":
+        return ["- scope: off (every passage is fitted and assigned to a topic)"]
+    how = ("any label of" if scope["mode"] == "labels" else f"scope score ≥ {scope['cut']:.3f} of")
+    return [f"- scope: topics fitted on the **{scope['in_scope']:,}** passages in scope ({how} `{scope['model']}`); "
+            f"**{scope['outside']:,} ({scope['outside_share']:.1%})** kept apart as topic {OUTSIDE}, "
+            f"\"{OUTSIDE_NAME}\""]
 
 
 def _report(config, metrics, info, label_table, names) -> str:
@@ -227,8 +335,14 @@ def _report(config, metrics, info, label_table, names) -> str:
              f"peak memory **{metrics['peak_rss_mb']:,.0f} MB** on {metrics['cpu_count']} cores; embeddings "
              + ("read from the cache of an earlier run" if metrics["embeddings_from_cache"] else "computed in this run (no cache)"),
              f"- category mix: {'from the classifier' if metrics['category_mix']['available'] else metrics['category_mix']['reason']}",
+             *_scope_line(metrics["scope"]),
+             f"- quality: NPMI coherence **{metrics['quality']['npmi']:.3f}** (pairs of each topic's top "
+             f"{metrics['quality']['top_n']} terms, co-occurrence within one passage, over "
+             f"{metrics['quality']['passages']:,} of the passages modelled), topic diversity "
+             f"**{metrics['quality']['diversity']:.2f}**, topics named by stop words or chatter "
+             f"**{len(metrics['topics_named_by_stop_words'])} of {metrics['topics']}**",
              f"- undated passages skipped in time views: {metrics['undated_passages']:,}", ""]
-    shown = [e for e in info if e["topic"] != -1][: config["output"]["top_topics"]]
+    shown = [e for e in info if e["topic"] not in (-1, OUTSIDE)][: config["output"]["top_topics"]]
     header = "| topic | passages | name | top category |"
     lines += ["## Top topics", "", header, "|---:|---:|---|---|"]
     for e in sorted(shown, key=lambda e: -e["size"]):
@@ -257,11 +371,16 @@ RECIPE = Recipe(
                   "stop_phrases": [], "extra_stop_phrases": [], "extra_stop_words": [], "seed_topics": "none",
                   "nr_topics": 0, "max_fit_passages": 40_000, "reduce_outliers": True, "outlier_threshold": 0.0},
         "classifier": {"model": "default"},
+        # fit topics on the passages in scope only; the rest form one "outside the categories" group (topic -2).
+        # mode: "off", "labels" (any label of the model) or "score" (its scope head; min_score 0: the model's cut)
+        "scope": {"mode": "off", "model": "", "min_score": 0.0},
         "output": {"cache_dir": "results/.cache/embeddings", "save_model": True, "top_topics": 20,
-                   "representatives": 3},
+                   "representatives": 3,
+                   # passages (a seeded sample) over which NPMI coherence is counted; 0: all
+                   "quality_passages": 50_000},
     },
     run=run,
     choices={"model.embedder": ("static", "minilm", "lsa"), "model.reducer": ("umap", "pca"),
              "model.clusterer": ("hdbscan", "kmeans"), "model.representation": ("keybert", "mmr", "ctfidf"),
-             "model.seed_topics": ("none", "taxonomy")},
+             "model.seed_topics": ("none", "taxonomy"), "scope.mode": ("off", "labels", "score")},
 )

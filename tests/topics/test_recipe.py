@@ -53,6 +53,9 @@ def test_recipe_writes_tables_figures_model_and_report(tmp_path, corpus, tiny_cl
     assert metrics["undated_documents"] == 12 and metrics["undated_passages"] > 0
     assert metrics["category_mix"]["available"] and metrics["topics_named_by_stop_words"] == []
     assert metrics["peak_rss_mb"] > 0 and metrics["total_seconds"] > 0
+    quality = metrics["quality"]  # NPMI over the run's passages, window and top-n stated; diversity
+    assert -1.0 <= quality["npmi"] <= 1.0 and 0.0 < quality["diversity"] <= 1.0 and quality["window"] == "passage"
+    assert quality["stop_named_share"] == 0.0 and "NPMI coherence" in (run / "report.md").read_text()
     for name in ("topics.csv", "topics.json", "topics_over_time.csv", "category_shares_over_time.csv",
                  "label_view.csv", "document_topics.csv", "passage_topics.csv.gz", "report.md",
                  "figures/topic_map.html", "figures/topic_map.png", "figures/top_topics.png",
@@ -61,6 +64,8 @@ def test_recipe_writes_tables_figures_model_and_report(tmp_path, corpus, tiny_cl
     topics = json.loads((run / "topics.json").read_text())
     best = {max(t["category_mix"], key=t["category_mix"].get) for t in topics}
     assert best == {"enforcement", "lawful_pathways", "environment", "development"}
+    assert all(-1.0 <= t["npmi"] <= 1.0 for t in topics)  # four disjoint vocabularies: coherent topics
+    assert quality["npmi"] > 0  # terms of one theme share passages; terms mixing themes would score -1
     representative = topics[0]["representatives"][0]
     assert set(representative) == {"passage_id", "doc_id", "start", "end"}
     corpus_text = (corpus / "release-001.md").read_text().split("\n\n")[-1].strip()
@@ -97,7 +102,7 @@ def test_shipped_configs_validate():
     from pathlib import Path
 
     root = Path(__file__).resolve().parents[2] / "experiments"
-    for name in ("topics_migration_subset.toml", "topics_wh_full.toml", "topics_state_dept.toml"):
+    for name in ("topics_migration_subset.toml", "topics_wh_full.toml", "topics_wh_full_scope.toml", "topics_state_dept.toml"):
         config = load_config(root / name)
         assert config["experiment"]["kind"] == "topics.v1"
 
@@ -116,3 +121,54 @@ def test_migration_subset_config_runs(corpora, tmp_path):
     # Topics group passages by subject: some topic is mostly one policy category (e.g. border patrol -> enforcement).
     topics = json.loads((run / "topics.json").read_text())
     assert max(max(t["category_mix"].values()) for t in topics) >= 0.4
+
+
+def test_scope_on_fits_topics_on_labelled_passages_and_keeps_the_rest_apart(tmp_path, corpus):
+    """scope.mode = "labels": passages the classifier gives no label (here: the environment theme,
+    which this classifier learnt as label-less) form one "outside the categories" group, never a topic."""
+    import gzip
+
+    import pandas as pd
+
+    from darien_nlp.classifier import PolicyClassifier
+
+    from .conftest import theme_passages
+
+    texts, themes = theme_passages(n_per_theme=10, seed=1)
+    labels = [[] if theme == "environment" else [theme] for theme in themes]
+    PolicyClassifier(backend="static", cv=2).fit(texts, labels).save(tmp_path / "models" / "three-themes")
+    path = _config(tmp_path, tmp_path / "models" / "three-themes")
+    run = run_experiment(path, overrides=["scope.mode=labels", "model.n_clusters=3"],
+                         results_root=tmp_path / "results", progress=False, root=tmp_path)
+    metrics = json.loads((run / "metrics.json").read_text())
+    scope = metrics["scope"]
+    assert scope["mode"] == "labels" and scope["outside"] > 0 and scope["in_scope"] + scope["outside"] == metrics["passages"]
+    topics = json.loads((run / "topics.json").read_text())
+    outside = [t for t in topics if t["topic"] == -2]
+    assert len(outside) == 1 and outside[0]["name"] == "outside the categories"
+    assert outside[0]["size"] == scope["outside"] and metrics["topics"] == 3
+    for topic in topics:  # no fitted topic is named by the theme left outside
+        if topic["topic"] >= 0:
+            assert not {"rainforest", "deforestation", "conservation", "park"} & set(" ".join(topic["words"]).split())
+    with gzip.open(run / "passage_topics.csv.gz", "rt") as handle:
+        passages = pd.read_csv(handle)
+    assert int((passages.topic == -2).sum()) == scope["outside"]
+    assert "kept apart as topic -2" in (run / "report.md").read_text()
+    # scope off (the default) assigns every passage to a topic
+    off = run_experiment(path, overrides=["model.n_clusters=3"], results_root=tmp_path / "results", progress=False,
+                         root=tmp_path)
+    assert json.loads((off / "metrics.json").read_text())["scope"] == {"mode": "off"}
+
+
+def test_scope_settings_fail_clearly(tmp_path, corpus, tiny_classifier):
+    tiny_classifier.save(tmp_path / "models" / "tiny-policy")
+    path = _config(tmp_path, tmp_path / "models" / "tiny-policy")
+    with pytest.raises(ValueError, match="scope head"):  # this model has no scope head
+        run_experiment(path, overrides=["scope.mode=score"], results_root=tmp_path / "results", progress=False,
+                       root=tmp_path)
+    with pytest.raises(ValueError, match="scope.mode"):
+        run_experiment(path, overrides=["scope.mode=maybe"], results_root=tmp_path / "results", progress=False,
+                       root=tmp_path)
+    with pytest.raises(ValueError, match="needs a classifier"):
+        run_experiment(_config(tmp_path, "none"), overrides=["scope.mode=labels"], results_root=tmp_path / "results",
+                       progress=False, root=tmp_path)

@@ -1,3 +1,4 @@
+import pytest
 import datetime
 
 import numpy as np
@@ -46,3 +47,25 @@ def test_document_aggregation_ignores_outliers():
     rows = frame.set_index("doc_id")
     assert rows.loc["a", "topic"] == 4 and rows.loc["b", "topic"] == 2 and rows.loc["c", "topic"] == -1
     assert rows.loc["b", "share"] == 2 / 3 and rows.loc["a", "passages"] == 3
+
+
+def test_topic_quality_npmi_and_diversity():
+    from darien_nlp.topics.quality import topic_quality
+
+    texts = ["border patrol agents arrested smugglers", "border patrol agents", "safe mobility offices opened",
+             "safe mobility offices", "border crossing", "mobility offices"] * 5
+    good = topic_quality(texts, {0: ["border", "patrol", "agents"], 1: ["safe", "mobility", "offices"]}, top_n=3)
+    mixed = topic_quality(texts, {0: ["border", "mobility", "agents"], 1: ["safe", "patrol", "offices"]}, top_n=3)
+    assert good["npmi"] > 0.5 and mixed["npmi"] < 0 < good["npmi"] - mixed["npmi"]
+    assert good["diversity"] == 1.0 and good["window"] == "passage" and good["passages"] == 30
+    repeated = topic_quality(texts, {0: ["border", "patrol"], 1: ["border", "patrol"]}, top_n=2)
+    assert repeated["diversity"] == 0.5
+    never = topic_quality(texts, {0: ["smugglers", "opened"]}, top_n=2)
+    assert never["npmi"] == -1.0  # the two terms never share a passage
+    bigram = topic_quality(texts, {0: ["border patrol", "agents"]}, top_n=2)  # names' bigrams are counted too
+    assert bigram["npmi"] > 0.5
+    sampled = topic_quality(texts, {0: ["border", "patrol"]}, top_n=2, max_passages=10)
+    assert sampled["passages"] == 10
+    with pytest.raises(ValueError, match="top_n"):
+        topic_quality(texts, {0: ["border", "patrol"]}, top_n=1)
+    assert topic_quality([], {0: ["a", "b"]})["passages"] == 0

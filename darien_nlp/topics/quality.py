@@ -1,0 +1,76 @@
+"""Topic quality: NPMI coherence and topic diversity, computed over the run's own passages.
+
+* **NPMI** (normalised pointwise mutual information, Bouma 2009) of every pair of a topic's
+  top-``top_n`` terms, from how often they occur in the same passage (the window is one
+  passage), averaged over pairs and then over topics.  A pair that never meets scores -1; terms
+  always together score 1; independence scores 0.
+* **Diversity** (Dieng et al. 2020): the share of unique terms among all topics' top-``top_n``
+  terms (1: no topic repeats another's words).
+
+Terms are counted with the same analyzer that named the topics
+(:func:`darien_nlp.topics.vectorizer.make_vectorizer`: boilerplate stripped, stop words removed,
+bigrams), so a bigram name such as "port entry" is counted where it was found.
+
+>>> texts = ["border patrol agents", "border patrol arrests", "safe mobility offices", "safe mobility"]
+>>> q = topic_quality(texts, {0: ["border", "patrol"], 1: ["safe", "mobility"]}, top_n=2)
+>>> round(q["npmi"], 3), q["diversity"]
+(1.0, 1.0)
+"""
+from __future__ import annotations
+
+from itertools import combinations
+from typing import Sequence
+
+import numpy as np
+
+__all__ = ["topic_quality"]
+
+
+def topic_quality(texts: Sequence[str], topic_words: dict[int, Sequence[str]], *, top_n: int = 10,
+                  stop_phrases: Sequence[str] | None = None, extra_stop_words: Sequence[str] = (),
+                  ngram_range: tuple[int, int] = (1, 2), max_passages: int | None = 50_000,
+                  random_state: int = 0) -> dict:
+    """NPMI coherence and diversity of ``topic_words`` (topic id -> ranked terms) over ``texts``.
+
+    ``max_passages`` caps the passages counted (a seeded sample; ``None``: all). Returns
+    ``npmi``, ``npmi_per_topic``, ``diversity``, ``top_n``, ``window`` and ``passages``.
+    """
+    from .vectorizer import make_vectorizer
+
+    if isinstance(top_n, bool) or not isinstance(top_n, int) or top_n < 2:
+        raise ValueError(f"top_n must be an int >= 2 (NPMI needs pairs). Got {top_n!r} instead.")
+    topics = {int(topic): [str(term).lower() for term in terms[:top_n]] for topic, terms in topic_words.items()
+              if terms}
+    texts = list(texts)
+    if max_passages is not None and len(texts) > max_passages:
+        chosen = np.sort(np.random.default_rng(random_state).choice(len(texts), max_passages, replace=False))
+        texts = [texts[i] for i in chosen]
+    vocabulary = sorted({term for terms in topics.values() for term in terms})
+    result = {"top_n": top_n, "window": "passage", "passages": len(texts), "npmi": float("nan"),
+              "npmi_per_topic": {}, "diversity": float("nan")}
+    if not topics or not texts:
+        return result
+    vectorizer = make_vectorizer(stop_phrases=stop_phrases, extra_stop_words=extra_stop_words,
+                                 ngram_range=tuple(ngram_range))
+    vectorizer.set_params(vocabulary={term: i for i, term in enumerate(vocabulary)}, binary=True)
+    present = vectorizer.transform(texts).tocsc().astype(np.float64)
+    counts = np.asarray(present.sum(axis=0)).ravel()
+    together = (present.T @ present).toarray()
+    n = float(len(texts))
+    index = {term: i for i, term in enumerate(vocabulary)}
+    per_topic = {}
+    for topic, terms in topics.items():
+        scores = []
+        for a, b in combinations(terms, 2):
+            i, j = index[a], index[b]
+            joint = together[i, j]
+            if joint == 0:
+                scores.append(-1.0)
+                continue
+            p_ij, p_i, p_j = joint / n, counts[i] / n, counts[j] / n
+            scores.append(1.0 if p_ij == 1.0 else float(np.log(p_ij / (p_i * p_j)) / -np.log(p_ij)))
+        per_topic[topic] = float(np.mean(scores)) if scores else float("nan")
+    all_terms = [term for terms in topics.values() for term in terms]
+    result.update(npmi=float(np.nanmean(list(per_topic.values()))), npmi_per_topic=per_topic,
+                  diversity=len(set(all_terms)) / len(all_terms))
+    return result
