@@ -42,6 +42,7 @@ RECIPES = {
     "evaluate_ood.v1": "darien_nlp.recipes.ood:RECIPE",
     "benchmark_classify.v1": "darien_nlp.recipes.benchmark:RECIPE",
     "topics.v1": "darien_nlp.recipes.topics:RECIPE",
+    "topics_benchmark.v1": "darien_nlp.recipes.topics_benchmark:RECIPE",
 }
 
 

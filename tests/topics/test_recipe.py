@@ -172,3 +172,21 @@ def test_scope_settings_fail_clearly(tmp_path, corpus, tiny_classifier):
     with pytest.raises(ValueError, match="needs a classifier"):
         run_experiment(_config(tmp_path, "none"), overrides=["scope.mode=labels"], results_root=tmp_path / "results",
                        progress=False, root=tmp_path)
+
+
+def test_seed_words_guide_topics_and_report_what_gathers_there(tmp_path, corpus):
+    path = _config(tmp_path)
+    path.write_text(path.read_text().replace('representation = ["mmr"]\n', (
+        'representation = ["mmr"]\nseed_topics = "taxonomy"\n'
+        'seed_words = { "Darien parks" = ["rainforest", "park rangers", "Darien National Park"], '
+        '"Smuggling" = ["smuggling network", "traffickers"] }\n')))
+    run = run_experiment(path, results_root=tmp_path / "results", progress=False, root=tmp_path)
+    seeded = {s["seed"]: s for s in json.loads((run / "metrics.json").read_text())["seeded_topics"]}
+    assert set(seeded) == {"Darien parks", "Smuggling"}
+    parks, smuggling = seeded["Darien parks"], seeded["Smuggling"]
+    assert parks["passages_naming_a_seed_word"] > 0 and parks["share_in_main_topic"] > 0.5
+    assert parks["nearest_topic"] == parks["main_topic"] != smuggling["main_topic"]
+    assert "## Seeded topics: what gathers there" in (run / "report.md").read_text()
+    path.write_text(path.read_text().replace('"Smuggling" = ["smuggling network", "traffickers"]', '"Empty" = []'))
+    with pytest.raises(ValueError, match="seed_words"):
+        run_experiment(path, results_root=tmp_path / "results", progress=False, root=tmp_path)

