@@ -142,6 +142,8 @@ class StaticEmbedder(Embedder):
 
     def __init__(self, path: str | os.PathLike | None = None, max_length: int = 256):
         self.path = Path(path) if path is not None else default_static_path()
+        if not self.path.is_absolute() and not self.path.exists() and (models_dir() / self.path.name).exists():
+            self.path = models_dir() / self.path.name  # a model named by its folder in models/ ("static-usem3-v1")
         self.max_length = max_length
 
     def _model(self) -> _FastStatic:

@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import re
 import resource
 import time
 from pathlib import Path
@@ -32,13 +33,36 @@ def _peak_rss_mb() -> float:
     return round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
 
 
-def _source_path(context: RunContext) -> Path:
-    source = context.config["data"]["source"]
+def _source_path(context: RunContext, source: str | None = None) -> Path:
+    source = context.config["data"]["source"] if source is None else source
     path = Path(source)
     if path.is_absolute():
         return path
     in_corpora = context.corpora() / source
     return in_corpora if in_corpora.exists() else context.root / source
+
+
+def _collect(context: RunContext):
+    """The passages of ``data.source``: one corpus, or a list of them (e.g. an English and a Spanish
+    one) concatenated, each passage keeping its corpus as its source when the corpus gives none."""
+    from ..topics.passages import collect_passages
+
+    data = context.config["data"]
+    sources = data["source"] if isinstance(data["source"], list) else [data["source"]]
+    if not sources or not all(isinstance(s, str) and s for s in sources):
+        raise ValueError(f"data.source must be a corpus path or a non-empty list of them. Got {data['source']!r} instead.")
+    tables = [collect_passages(_source_path(context, s), max_chars=data["max_chars"], min_chars=data["min_chars"],
+                               limit_documents=data["limit_documents"] or None) for s in sources]
+    if len(tables) == 1:
+        return _source_path(context), tables[0]
+    table = tables[0]
+    for name, other in zip(sources[1:], tables[1:]):
+        for field in ("texts", "passage_ids", "doc_ids", "starts", "ends", "months", "sources"):
+            getattr(table, field).extend(getattr(other, field))
+        for field in ("documents", "duplicate_documents", "undated_documents", "documents_without_passages",
+                      "skipped_records", "short_passages"):
+            setattr(table, field, getattr(table, field) + getattr(other, field))
+    return " + ".join(str(_source_path(context, s).name) for s in sources), table
 
 
 def _model(config: dict[str, Any], context: RunContext):
@@ -98,6 +122,29 @@ def _seeded(config, model, texts) -> list[dict[str, Any]]:
     return out
 
 
+def _events(config, seeded, over_time) -> list[dict[str, Any]]:
+    """Known events (``output.events``: name, month, seed) on the curve of the topic their seed gathered in."""
+    from ..topics import views
+
+    events = config["output"]["events"]
+    if not events:
+        return []
+    by_seed = {s["seed"]: s for s in seeded}
+    resolved = []
+    for event in events:
+        if not (isinstance(event, dict) and set(event) == {"name", "month", "seed"}
+                and re.fullmatch(r"\d{4}-\d{2}", str(event["month"]))):
+            raise ValueError("output.events must be a list of { name = ..., month = \"YYYY-MM\", seed = ... }; "
+                             f"got {event!r}")
+        if event["seed"] not in by_seed:
+            raise ValueError(f"output.events: {event['name']!r} names seed {event['seed']!r}, which is not in "
+                             f"model.seed_words ({sorted(by_seed)})")
+        topic = by_seed[event["seed"]]["main_topic"]
+        if topic is not None:
+            resolved.append({"name": event["name"], "month": event["month"], "seed": event["seed"], "topic": int(topic)})
+    return views.event_signals(over_time, resolved)
+
+
 def _stop_phrases(config: dict[str, Any]) -> None:
     from ..topics import BOILERPLATE_PHRASES
 
@@ -111,6 +158,7 @@ def run(context: RunContext) -> dict[str, Any]:
     os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
     from ..topics import views
+    from ..topics.figures import events_plot as write_events_figure
     from ..topics.figures import write_figures
     from ..topics.passages import collect_passages
     from ..topics.vectorizer import is_stop_term
@@ -126,9 +174,7 @@ def run(context: RunContext) -> dict[str, Any]:
         started = time.perf_counter()
         logger.info("topics: %s done in %.1f s (peak RSS %.0f MB)", name, timings[name], _peak_rss_mb())
 
-    source = _source_path(context)
-    table = collect_passages(source, max_chars=config["data"]["max_chars"], min_chars=config["data"]["min_chars"],
-                             limit_documents=config["data"]["limit_documents"] or None)
+    source, table = _collect(context)
     lap("load_and_segment")
     minimum = config["model"]["min_cluster_size"]
     if table.documents < minimum:
@@ -172,6 +218,7 @@ def run(context: RunContext) -> dict[str, Any]:
     documents = views.document_topics(topics, table.doc_ids)
     mix = views.category_mix(topics, labels) if labels is not None else None
     label_table = views.label_view(topics, labels) if labels is not None else None
+    _languages(info, topics, table.texts)
     quality = _quality(config, fitted.texts, info)
     seeded = _seeded(config, model, fitted.texts) if config["model"]["seed_words"] else []
     lap("quality")
@@ -188,6 +235,9 @@ def run(context: RunContext) -> dict[str, Any]:
     figures = write_figures(context.run_dir / "figures", info=[e for e in info if e["topic"] != OUTSIDE],
                             topic_embeddings=model.topic_embeddings_, over_time=over_time[over_time.topic != OUTSIDE],
                             shares=shares)
+    events = _events(config, seeded, over_time)
+    if events:
+        figures += write_events_figure(over_time, events, names, context.run_dir / "figures")
     if config["output"]["save_model"]:
         # with scope on, the model knows the in-scope passages only: transform assigns whatever it is given
         model.save(context.run_dir / "model", metadata={"experiment": config["experiment"]["name"], "scope": scope_note})
@@ -208,6 +258,7 @@ def run(context: RunContext) -> dict[str, Any]:
         "outlier_share_after": round(model.outlier_share_["after"], 4),
         "cluster_agreement": round(model.cluster_agreement_, 4),
         "topics_named_by_stop_words": stop_named, "category_mix": category_note, "seeded_topics": seeded,
+        "events": events,
         "quality": {**{k: v for k, v in quality.items() if k != "npmi_per_topic"},
                     "stop_named_share": round(len(stop_named) / topics_found, 4) if topics_found else 0.0},
         "embeddings_from_cache": embedded_from_cache, "stage_seconds": timings,
@@ -332,6 +383,21 @@ def _write_tables(folder: Path, info, over_time, shares, by_source, documents, l
         folder / "passage_topics.csv.gz", index=False)
 
 
+def _languages(info, topics, texts) -> None:
+    """Each topic's share of passages per detected language (``info[i]["languages"]``): in a mixed
+    corpus, whether one subject's passages share a topic across languages."""
+    from collections import Counter
+
+    from ..corpus.language import detect_language
+
+    languages = np.array([detect_language(text[:300]).language for text in texts], dtype=object)
+    for entry in info:
+        mask = topics == entry["topic"]
+        counts = Counter(languages[mask])
+        total = int(mask.sum())
+        entry["languages"] = {k: round(v / total, 4) for k, v in counts.most_common(3)} if total else {}
+
+
 def _quality(config, texts, info) -> dict[str, Any]:
     """NPMI coherence and diversity of the topics' names over the passages they were fitted on and
     assigned (:func:`darien_nlp.topics.quality.topic_quality`); each topic's NPMI goes into ``info``."""
@@ -360,7 +426,7 @@ def _scope_line(scope) -> list[str]:
 
 def _report(config, metrics, info, label_table, names) -> str:
     lines = [f"# {config['experiment']['name']}", "",
-             f"- corpus: `{Path(metrics['source']).name}`: {metrics['documents']:,} documents "
+             f"- corpus: `{' + '.join(Path(part).name for part in metrics['source'].split(' + '))}`: {metrics['documents']:,} documents "
              f"({metrics['duplicate_documents']} duplicates removed, {metrics['undated_documents']} undated), "
              f"{metrics['passages']:,} passages ({metrics['duplicate_passages']:,} repeated texts)",
              f"- model: {config['model']['embedder']} vectors + {config['model']['reducer']} + {config['model']['clusterer']} + "
@@ -382,14 +448,16 @@ def _report(config, metrics, info, label_table, names) -> str:
              f"**{len(metrics['topics_named_by_stop_words'])} of {metrics['topics']}**",
              f"- undated passages skipped in time views: {metrics['undated_passages']:,}", ""]
     shown = [e for e in info if e["topic"] not in (-1, OUTSIDE)][: config["output"]["top_topics"]]
-    header = "| topic | passages | name | top category |"
-    lines += ["## Top topics", "", header, "|---:|---:|---|---|"]
+    mixed = len({k for e in shown for k, v in (e.get("languages") or {}).items() if v >= 0.1 and k != "und"}) > 1
+    header = "| topic | passages | name | top category |" + (" languages |" if mixed else "")
+    lines += ["## Top topics", "", header, "|---:|---:|---|---|" + ("---|" if mixed else "")]
     for e in sorted(shown, key=lambda e: -e["size"]):
         top = ""
         if e["category_mix"]:
             label, share = max(e["category_mix"].items(), key=lambda item: item[1])
             top = f"{label} {share:.2f}"
-        lines.append(f"| {e['topic']} | {e['size']:,} | {e['name']} | {top} |")
+        languages = " ".join(f"{k} {v:.0%}" for k, v in (e.get("languages") or {}).items())
+        lines.append(f"| {e['topic']} | {e['size']:,} | {e['name']} | {top} |" + (f" {languages} |" if mixed else ""))
     if metrics.get("seeded_topics"):
         lines += ["", "## Seeded topics: what gathers there", "",
                   "| seed | nearest topic | passages naming a seed word | where most of them are |", "|---|---|---:|---|"]
@@ -398,6 +466,18 @@ def _report(config, metrics, info, label_table, names) -> str:
                          f"{seed['passages_naming_a_seed_word']:,} | "
                          + (f"{seed['main_topic']}: {seed['main_topic_name']} ({seed['share_in_main_topic']:.0%})"
                             if seed["main_topic"] is not None else "–") + " |")
+    if metrics.get("events"):
+        lines += ["", "## Known events over time", "",
+                  "Share of each month's passages in the topic the event's seed words gathered in "
+                  "(figure: `figures/events_over_time.png`).", "",
+                  "| event | month | topic | share that month | next month | median month | ratio | rank of the month | peak month |",
+                  "|---|---|---|---:|---:|---:|---:|---:|---|"]
+        for e in metrics["events"]:
+            share = "–" if e["share"] is None else f"{e['share']:.4f}"
+            following = "–" if e.get("next_month_share") is None else f"{e['next_month_share']:.4f}"
+            rank = "–" if e["rank"] is None else f"{e['rank']} of {e['months']}"
+            lines.append(f"| {e['name']} | {e['month']} | {e['topic']}: {names.get(e['topic'], '')} | {share} | {following} | "
+                         f"{e['median_share']:.4f} | {e['ratio'] if e['ratio'] is not None else '–'} | {rank} | {e['peak_month']} |")
     if label_table is not None and len(label_table):
         lines += ["", "## Topics carrying each category", ""]
         for label, group in label_table.groupby("label", sort=False):
@@ -426,7 +506,9 @@ RECIPE = Recipe(
         "output": {"cache_dir": "results/.cache/embeddings", "save_model": True, "top_topics": 20,
                    "representatives": 3,
                    # passages (a seeded sample) over which NPMI coherence is counted; 0: all
-                   "quality_passages": 50_000},
+                   "quality_passages": 50_000,
+                   # known events to find on the curves: [{ name = "...", month = "YYYY-MM", seed = "<seed_words name>" }]
+                   "events": []},
     },
     run=run,
     choices={"model.embedder": ("static", "minilm", "lsa"), "model.reducer": ("umap", "pca"),

@@ -146,6 +146,39 @@ def category_shares_plot(shares, folder: str | os.PathLike, *, stem: str = "cate
     return _save(plotly_figure, figure, folder, stem)
 
 
+def events_plot(over_time, events: list[dict], names: dict[int, str], folder: str | os.PathLike, *,
+                stem: str = "events_over_time") -> list[Path]:
+    """Monthly share of the topics that ``events`` point to, with a vertical line at each event's month."""
+    import plotly.graph_objects as go
+
+    months = sorted(over_time.month.unique())
+    plotly_figure = go.Figure()
+    plt = _pyplot()
+    figure, axes = plt.subplots(figsize=(11, 5))
+    for topic in dict.fromkeys(e["topic"] for e in events):
+        series = over_time[over_time.topic == topic].set_index("month").share.reindex(months, fill_value=0.0)
+        label = f"{topic}: {_short(names.get(int(topic), str(topic)), 40)}"
+        plotly_figure.add_trace(go.Scatter(x=months, y=series.values, mode="lines", name=label))
+        axes.plot(range(len(months)), series.values, label=label)
+    for event in events:
+        if event["month"] in months:
+            x = months.index(event["month"])
+            axes.axvline(x, color="grey", linestyle="--", linewidth=0.8)
+            axes.text(x, axes.get_ylim()[1] * 0.97, " " + _short(event["name"], 30), rotation=90, va="top", fontsize=7)
+            # months are categories: a shape and an annotation (add_vline averages x, which needs numbers)
+            plotly_figure.add_shape(type="line", x0=event["month"], x1=event["month"], y0=0, y1=1, yref="paper",
+                                    line={"dash": "dash", "color": "grey", "width": 1})
+            plotly_figure.add_annotation(x=event["month"], y=1, yref="paper", text=event["name"], textangle=-90,
+                                         showarrow=False, yanchor="top", font={"size": 9})
+    plotly_figure.update_layout(title="Topics of known events over time (share of each month's passages)",
+                                yaxis_title="share", height=550)
+    axes.set_ylabel("share of month's passages")
+    axes.set_title("Topics of known events over time (dashed: the event's month)")
+    _thin_ticks(axes, months)
+    axes.legend(fontsize=7, loc="upper left")
+    return _save(plotly_figure, figure, folder, stem)
+
+
 def _thin_ticks(axes, months: list[str], most: int = 18) -> None:
     step = max(1, int(np.ceil(len(months) / most)))
     axes.set_xticks(range(0, len(months), step))

@@ -19,7 +19,7 @@ import numpy as np
 from ..taxonomy import LABELS
 
 __all__ = ["resolve_classifier", "predict_label_matrix", "category_mix", "label_view", "month_keys",
-           "topics_over_time", "category_shares_over_time", "topics_by_source", "document_topics"]
+           "topics_over_time", "category_shares_over_time", "topics_by_source", "document_topics", "event_signals"]
 
 logger = logging.getLogger(__name__)
 
@@ -179,3 +179,36 @@ def document_topics(topics: np.ndarray, doc_ids: Sequence[str]):
     out["topic"] = out.topic.fillna(-1).astype(int)
     out["share"] = (out["count"].fillna(0) / out.passages).astype(float)
     return out.drop(columns="count").reset_index()
+
+
+def event_signals(over_time, events: list[dict]) -> list[dict]:
+    """Does each event show in its topic's curve?  For ``events`` (``name``, ``month`` "YYYY-MM",
+    ``topic``): the topic's share of the event month's passages (and of the month after, news of an
+    event spills over), its median monthly share, their ratio, the topic's peak month and the event
+    month's rank among all months (1: the topic's highest month).
+
+    >>> import pandas as pd
+    >>> frame = topics_over_time(np.array([0, 1, 1, 0, 1, 1, 1, 1]),
+    ...                          np.array(["2022-05"] * 2 + ["2022-06"] * 2 + ["2022-07"] * 4))
+    >>> signal = event_signals(frame, [{"name": "x", "month": "2022-06", "topic": 0}])[0]
+    >>> signal["share"], signal["median_share"], signal["rank"]
+    (0.5, 0.5, 1)
+    """
+    months = sorted(over_time.month.unique())
+    out = []
+    for event in events:
+        series = over_time[over_time.topic == event["topic"]].set_index("month").share.reindex(months, fill_value=0.0)
+        month, topic = event["month"], event["topic"]
+        if month not in series.index:
+            out.append({**event, "share": None, "next_month_share": None, "median_share": float(series.median()) if len(series) else None,
+                        "ratio": None, "peak_month": series.idxmax() if len(series) else None, "rank": None})
+            continue
+        position = months.index(month)
+        share = float(series[month])
+        following = float(series.iloc[position + 1]) if position + 1 < len(series) else None
+        median = float(series.median())
+        rank = int((series > share).sum()) + 1
+        out.append({**event, "share": round(share, 5), "next_month_share": None if following is None else round(following, 5),
+                    "median_share": round(median, 5), "ratio": round(share / median, 2) if median > 0 else None,
+                    "peak_month": str(series.idxmax()), "rank": rank, "months": len(months)})
+    return out

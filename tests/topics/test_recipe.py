@@ -187,6 +187,23 @@ def test_seed_words_guide_topics_and_report_what_gathers_there(tmp_path, corpus)
     assert parks["passages_naming_a_seed_word"] > 0 and parks["share_in_main_topic"] > 0.5
     assert parks["nearest_topic"] == parks["main_topic"] != smuggling["main_topic"]
     assert "## Seeded topics: what gathers there" in (run / "report.md").read_text()
+    # a known event is looked up on the curve of the topic its seed gathered in
+    path.write_text(path.read_text().replace("[output]\n", '[output]\nevents = [{ name = "Parks report", '
+                                             'month = "2022-04", seed = "Darien parks" }]\n'))
+    run = run_experiment(path, results_root=tmp_path / "results", progress=False, root=tmp_path)
+    metrics = json.loads((run / "metrics.json").read_text())
+    (event,) = metrics["events"]
+    parks_topic = {s["seed"]: s for s in metrics["seeded_topics"]}["Darien parks"]["main_topic"]
+    assert event["topic"] == parks_topic and event["month"] == "2022-04" and 1 <= event["rank"] <= event["months"]
+    assert 0.0 <= event["share"] <= 1.0 and event["median_share"] >= 0.0
+    assert (run / "figures" / "events_over_time.png").is_file() and "## Known events over time" in (run / "report.md").read_text()
+    path.write_text(path.read_text().replace('seed = "Darien parks" }]', 'seed = "Nowhere" }]'))
+    with pytest.raises(ValueError, match="Nowhere"):
+        run_experiment(path, results_root=tmp_path / "results", progress=False, root=tmp_path)
+    path.write_text(path.read_text().replace('seed = "Nowhere" }]', 'seed = "Darien parks" }]').replace(
+        'month = "2022-04"', 'month = "June 2022"'))
+    with pytest.raises(ValueError, match="YYYY-MM"):
+        run_experiment(path, results_root=tmp_path / "results", progress=False, root=tmp_path)
     path.write_text(path.read_text().replace('"Smuggling" = ["smuggling network", "traffickers"]', '"Empty" = []'))
     with pytest.raises(ValueError, match="seed_words"):
         run_experiment(path, results_root=tmp_path / "results", progress=False, root=tmp_path)
