@@ -68,7 +68,7 @@ _TRANSCRIPT_WORDS = (
 #: Function words of the Spanish, Portuguese and French passages in bilingual releases.
 _OTHER_LANGUAGE_WORDS = (
     "el", "la", "los", "las", "de", "del", "que", "en", "un", "una", "por", "para", "con", "se", "su", "sus",
-    "al", "es", "lo", "como", "más", "mas", "este", "esta", "estos", "y", "o", "da", "do", "dos", "das", "em",
+    "al", "es", "lo", "como", "más", "mas", "este", "esta", "estos", "y", "o", "da", "do", "dos", "das", "em", "mis",
     "os", "uma", "um", "com", "não", "ao", "et", "le", "les", "des", "du", "une", "pour", "dans", "sur",
     "qui", "au", "aux", "nous", "ils", "est", "pas", "tous", "tout",
 )
@@ -115,11 +115,48 @@ def stop_words(extra: Iterable[str] = ()) -> list[str]:
     from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
 
     return sorted(set(ENGLISH_STOP_WORDS) | set(_EXTRA_STOP_WORDS) | set(_TRANSCRIPT_WORDS)
-                  | set(_OTHER_LANGUAGE_WORDS) | {w.lower() for w in extra})
+                  | set(_OTHER_LANGUAGE_WORDS) | _foreign_stop_words() | {w.lower() for w in extra})
+
+
+_FOREIGN: frozenset | None = None
+
+
+def _foreign_stop_words() -> frozenset:
+    """Spanish, French and Portuguese stop words from stopwords-iso (``stopwordsiso``, MIT; in the
+    topics extra), without the ones that are also English words ("parole", "mayor", "general",
+    "car", "local"): those are the words of the shipped English static model's vocabulary, which
+    ``_OTHER_LANGUAGE_WORDS`` covers where they are function words ("los", "del", "que").
+    Empty when the package is not installed."""
+    global _FOREIGN
+    if _FOREIGN is None:
+        try:
+            import stopwordsiso
+        except ImportError:
+            _FOREIGN = frozenset()
+            return _FOREIGN
+        words = set().union(*(stopwordsiso.stopwords(language) for language in ("es", "fr", "pt")))
+        token = re.compile(TOKEN_PATTERN)
+        # only what the tokenizer can produce ("aujourd'hui" is two tokens): no inconsistent stop words
+        _FOREIGN = frozenset(w for w in words - _english_words() if token.findall(w) == [w])
+    return _FOREIGN
+
+
+def _english_words() -> set[str]:
+    """Whole words of the shipped English static model's tokenizer vocabulary (empty if it is absent)."""
+    import json
+
+    from ..embed.static import default_static_path
+
+    path = default_static_path() / "tokenizer.json"
+    if not path.is_file():
+        return set()
+    vocabulary = json.loads(path.read_text(encoding="utf-8"))["model"]["vocab"]
+    return {token for token in vocabulary if token.isalpha()}
 
 
 #: Tokens of three or more characters that start with a letter (drops bare numbers and initials).
-TOKEN_PATTERN = r"(?u)\b[a-zA-Z][a-zA-Z0-9\-]{2,}\b"
+#: Letters are Unicode letters: "migración", "Darién" and "países" are words, not dropped.
+TOKEN_PATTERN = r"(?u)\b[^\W\d_][\w\-]{2,}\b"
 
 
 def make_vectorizer(*, stop_phrases: Sequence[str] | None = None, extra_stop_words: Sequence[str] = (),

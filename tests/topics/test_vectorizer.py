@@ -31,3 +31,15 @@ def test_extra_stop_words_and_stop_term_check():
 @pytest.mark.parametrize("text", ["Fact Sheet: The White House, January 2024", "###", "Thank you. Q: Yeah."])
 def test_pure_boilerplate_has_no_content_words(text):
     assert content_words(text) == []
+
+
+def test_spanish_french_portuguese_stop_words_but_not_english_words():
+    """Topic names in Spanish and French transcripts are not made of their function words and
+    chatter, and foreign stop words that are also English words ("parole", "mayor") stay content."""
+    pytest.importorskip("stopwordsiso", reason="the topics extra is not installed")
+    from darien_nlp.topics.vectorizer import content_words, stop_words
+
+    words = set(stop_words())
+    assert {"dijeron", "pues", "entonces", "mis", "avons", "nous", "muito"} <= words
+    assert not {"parole", "mayor", "general", "car", "local", "migrantes", "gobierno", "frontera"} & words
+    assert content_words("Pues entonces dijeron que los migrantes cruzan la frontera") == ["migrantes", "cruzan", "frontera"]
