@@ -17,9 +17,40 @@ STATIC_MODEL_NAME = "static-minilm-v1"
 
 
 def models_dir() -> Path:
-    """``DARIEN_NLP_MODELS`` if set, else the repository's ``models/`` beside the package."""
+    """Where models are found by name: ``DARIEN_NLP_MODELS`` if set; else the repository's ``models/``
+    beside the package (a source checkout or an editable install); else the models an installed wheel
+    carries (the default model and its static backbone, under ``<prefix>/share/darien_nlp/models``)."""
     env = os.environ.get("DARIEN_NLP_MODELS")
-    return Path(env) if env else Path(__file__).resolve().parents[2] / "models"
+    if env:
+        return Path(env)
+    repository = Path(__file__).resolve().parents[2] / "models"
+    if repository.is_dir():
+        return repository
+    return _installed_models_dir() or repository
+
+
+_INSTALLED: list[Path | None] = []
+
+
+def _installed_models_dir() -> Path | None:
+    """The ``share/darien_nlp/models`` folder of the installed distribution, from its file list."""
+    if not _INSTALLED:
+        from importlib import metadata
+
+        found = None
+        try:
+            files = metadata.distribution("darien-nlp").files or []
+        except metadata.PackageNotFoundError:
+            files = []
+        for file in files:
+            parts = Path(file).parts
+            if "share" in parts:
+                at = parts.index("share")
+                if parts[at + 1:at + 3] == ("darien_nlp", "models"):
+                    found = Path(file.locate()).resolve().parents[len(parts) - at - 4]
+                    break
+        _INSTALLED.append(found)
+    return _INSTALLED[0]
 
 
 def default_static_path() -> Path:
