@@ -69,6 +69,21 @@ def _parser() -> argparse.ArgumentParser:
     imp.add_argument("--pass", dest="pass_name", required=True, help="pass name, e.g. a, b, c")
     imp.add_argument("--annotations", default="experiments/annotations")
 
+    models = commands.add_parser(
+        "models", help="the installed models: list them, or show one (manifest verified)",
+        description="List the models darien_nlp finds (DARIEN_NLP_MODELS, a checkout's models/, or the ones an "
+                    "installed wheel carries) with their manifests verified, or show one model's labels, metrics, "
+                    "training sources with licences, file hashes and card.",
+        epilog="examples:\n  darien-nlp models list\n  darien-nlp models info policy-static\n"
+               "  darien-nlp models list --json | jq .",
+        formatter_class=argparse.RawDescriptionHelpFormatter)
+    model_commands = models.add_subparsers(dest="models_command", required=True)
+    listing = model_commands.add_parser("list", help="every model found, its kind, figures and whether its files verify")
+    listing.add_argument("--dir", default=None, help="a models folder (default: where darien_nlp looks)")
+    listing.add_argument("--json", action="store_true", help="JSON instead of a table")
+    info = model_commands.add_parser("info", help="one model: labels, metrics, sources and licences, hashes, card")
+    info.add_argument("name", help="a model name (policy-static) or a model folder path")
+    info.add_argument("--json", action="store_true", help="JSON instead of text")
     sync = commands.add_parser("sync-readme", help="refresh README result blocks from the latest runs")
     sync.add_argument("--readme", default="README.md")
     sync.add_argument("--results", default="results")
@@ -89,6 +104,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _classify(args)
         if args.command == "annotate":
             return _annotate(args)
+        if args.command == "models":
+            return _models(args)
         if args.command == "sync-readme":
             from .experiments import sync_readme
 
@@ -113,6 +130,46 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"darien-nlp: {error}", file=sys.stderr)
         return 1
     return 2
+
+
+def _models(args) -> int:
+    """``models list`` / ``models info``: exit 0 when every model shown verifies, 1 when one does not."""
+    from .catalog import list_models, model_info
+
+    if args.models_command == "list":
+        rows = list_models(args.dir)
+        if args.json:
+            print(json.dumps([{k: v for k, v in row.items() if k != "files"} for row in rows], indent=1))
+        else:
+            print(f"{'model':28} {'kind':16} {'verified':9} {'MB':>7} {'test F1':>8}  out-of-domain macro-F1")
+            for row in rows:
+                ood = ", ".join(f"{k} {v['macro_f1']:.3f}" for k, v in row["out_of_domain"].items()
+                                if v.get("macro_f1") is not None and "test" in k)
+                test = "" if row["test_macro_f1"] is None else f"{row['test_macro_f1']:.3f}"
+                print(f"{row['name']:28} {row['kind']:16} {'yes' if row['verified'] else 'NO':9} {row['size_mb']:7.1f} "
+                      f"{test:>8}  {ood}")
+            if not rows:
+                print("no models found", file=sys.stderr)
+        return 0 if all(row["verified"] for row in rows) else 1
+    info = model_info(args.name)
+    if args.json:
+        print(json.dumps(info, indent=1))
+    else:
+        print(f"{info['name']} ({info['kind']}) at {info['path']}")
+        print(f"manifest: {'verified' if info['verified'] else 'FAILED: ' + str(info['problem'])}")
+        print(f"labels: {', '.join(info['labels'] or []) or '-'}")
+        if info["test_macro_f1"] is not None:
+            print(f"in-domain test macro-F1: {info['test_macro_f1']:.3f}")
+        for set_name, result in info["out_of_domain"].items():
+            figure = "" if set_name == "out of scope" else f"macro-F1 {result['macro_f1']:.3f}, "
+            print(f"{set_name}: {figure}labelled share {result['labelled_share']:.3f} ({result['n']} passages)")
+        print("training data and licences:", info["data"] or "(the card names none)")
+        print("files (sha256):")
+        for name, digest in info["files"].items():
+            print(f"  {name}  {digest}")
+        print()
+        print(info["card"])
+    return 0 if info["verified"] else 1
 
 
 def _annotate(args) -> int:

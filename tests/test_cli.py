@@ -43,3 +43,28 @@ def test_annotate_import_bad_lines_and_labels(tmp_path, capsys):
 def test_annotate_draw_new_round_needs_a_seed(tmp_path, capsys):
     assert main(["annotate", "draw", "--round", "9", "--out", str(tmp_path / "x"), "--corpora", str(tmp_path)]) == 2
     assert "--seed" in capsys.readouterr().err
+
+
+def test_models_list_and_info_verify_manifests(tmp_path, capsys):
+    import shutil
+
+    from darien_nlp.cli import main
+    from darien_nlp.embed.static import models_dir
+
+    folder = tmp_path / "models"
+    shutil.copytree(models_dir() / "policy-static", folder / "policy-static")
+    shutil.copytree(models_dir() / "policy-static", folder / "changed-copy")
+    assert main(["models", "list", "--dir", str(folder)]) == 0
+    out = capsys.readouterr().out
+    assert "policy-static" in out and "classifier" in out and "yes" in out
+    (folder / "changed-copy" / "config.json").write_text("{}")
+    assert main(["models", "list", "--dir", str(folder), "--json"]) == 1  # one model fails its manifest
+    rows = {row["name"]: row for row in json.loads(capsys.readouterr().out)}
+    assert rows["policy-static"]["verified"] and not rows["changed-copy"]["verified"]
+    assert "config.json" in rows["changed-copy"]["problem"]
+    assert main(["models", "info", str(folder / "policy-static")]) == 0
+    info = capsys.readouterr().out
+    assert "manifest: verified" in info and "enforcement" in info and "head.safetensors" in info
+    assert "ood test, Spanish" in info and "training data and licences" in info
+    assert main(["models", "info", str(tmp_path / "nowhere")]) == 2
+    assert "No model folder" in capsys.readouterr().err

@@ -1,0 +1,92 @@
+"""What models are installed: ``darien-nlp models list`` and ``darien-nlp models info NAME``.
+
+Each folder of :func:`darien_nlp.embed.static.models_dir` (or a given folder) with a
+``manifest.json`` is a model. Its manifest is verified (every file's sha256); its kind,
+labels and metrics come from ``config.json`` or ``ensemble.json``; its training sources and
+licences from the model card (``README.md``).
+
+>>> rows = list_models()  # doctest: +SKIP
+>>> rows[0]["name"], rows[0]["verified"]  # doctest: +SKIP
+('policy-bilingual', True)
+"""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+__all__ = ["list_models", "model_info"]
+
+
+def _folders(root: Path) -> list[Path]:
+    return sorted(p for p in root.iterdir() if p.is_dir() and (p / "manifest.json").is_file()) if root.is_dir() else []
+
+
+def _summary(folder: Path) -> dict[str, Any]:
+    from .persistence import ModelIntegrityError, verify_manifest
+
+    row: dict[str, Any] = {"name": folder.name, "path": str(folder)}
+    try:
+        manifest = verify_manifest(folder)
+        row["verified"], row["problem"] = True, None
+    except (ModelIntegrityError, OSError, ValueError) as error:
+        manifest = {}
+        row["verified"], row["problem"] = False, str(error)
+    files = manifest.get("files", {}) if isinstance(manifest, dict) else {}
+    row["files"] = files
+    row["size_mb"] = round(sum((folder / name).stat().st_size for name in files if (folder / name).is_file()) / 1e6, 2)
+    meta = {}
+    for name in ("config.json", "ensemble.json"):
+        if (folder / name).is_file():
+            try:
+                meta = json.loads((folder / name).read_text(encoding="utf-8"))
+            except ValueError:
+                meta = {}
+            row["kind"] = "ensemble" if name == "ensemble.json" else ("classifier" if "labels" in meta else "static backbone")
+            break
+    else:
+        row["kind"] = "unknown"
+    row["labels"] = meta.get("labels")
+    metrics = meta.get("metrics") or {}
+    row["test_macro_f1"] = (metrics.get("test") or {}).get("macro_f1")
+    row["out_of_domain"] = {set_name: {"macro_f1": result.get("macro_f1"), "n": result.get("n"),
+                                       "labelled_share": result.get("labelled_share")}
+                            for set_name, result in (metrics.get("out_of_domain") or {}).items()}
+    row["experiment"] = meta.get("experiment")
+    return row
+
+
+def list_models(root: str | Path | None = None) -> list[dict[str, Any]]:
+    """One summary per model folder of ``root`` (default: :func:`models_dir`), manifest verified."""
+    from .embed.static import models_dir
+
+    return [_summary(folder) for folder in _folders(Path(root) if root is not None else models_dir())]
+
+
+def model_info(name: str | Path) -> dict[str, Any]:
+    """The summary of one model (a name in the models folder, or a folder path) plus its card and its
+    card's data section (training sources and their licences)."""
+    from .api import default_model_path
+
+    folder = default_model_path(name)
+    if not (folder / "manifest.json").is_file():
+        raise FileNotFoundError(f"{str(folder)!r} is not a model folder (no manifest.json)")
+    info = _summary(folder)
+    card = (folder / "README.md").read_text(encoding="utf-8") if (folder / "README.md").is_file() else ""
+    info["card"] = card
+    info["data"] = _section(card, ("## Data", "## Sources", "## Training data", "## Licen"))
+    return info
+
+
+def _section(card: str, headings: tuple[str, ...]) -> str:
+    """The text under the first heading that starts with one of ``headings`` (empty if none)."""
+    lines = card.splitlines()
+    for i, line in enumerate(lines):
+        if line.startswith(headings):
+            body = []
+            for following in lines[i + 1:]:
+                if following.startswith("## "):
+                    break
+                body.append(following)
+            return "\n".join(body).strip()
+    return ""
