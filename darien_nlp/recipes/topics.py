@@ -51,13 +51,15 @@ def _collect(context: RunContext):
     sources = data["source"] if isinstance(data["source"], list) else [data["source"]]
     if not sources or not all(isinstance(s, str) and s for s in sources):
         raise ValueError(f"data.source must be a corpus path or a non-empty list of them. Got {data['source']!r} instead.")
+    window = context.config["classifier"]["context_chars"] if context.config["classifier"]["model"] not in ("", "none") else 0
     tables = [collect_passages(_source_path(context, s), max_chars=data["max_chars"], min_chars=data["min_chars"],
-                               limit_documents=data["limit_documents"] or None) for s in sources]
+                               limit_documents=data["limit_documents"] or None, context_chars=window or None)
+              for s in sources]
     if len(tables) == 1:
         return _source_path(context), tables[0]
     table = tables[0]
     for name, other in zip(sources[1:], tables[1:]):
-        for field in ("texts", "passage_ids", "doc_ids", "starts", "ends", "months", "sources"):
+        for field in ("texts", "passage_ids", "doc_ids", "starts", "ends", "months", "sources", "contexts"):
             getattr(table, field).extend(getattr(other, field))
         for field in ("documents", "duplicate_documents", "undated_documents", "documents_without_passages",
                       "skipped_records", "short_passages"):
@@ -289,7 +291,8 @@ def _subset(table, keep):
 
     if len(keep) == len(table):
         return table
-    columns = ("texts", "passage_ids", "doc_ids", "starts", "ends", "months", "sources")
+    columns = ("texts", "passage_ids", "doc_ids", "starts", "ends", "months", "sources") + (
+        ("contexts",) if table.contexts else ())
     subset = dataclasses.replace(table, **{name: [getattr(table, name)[i] for i in keep] for name in columns})
     subset.documents = len(set(subset.doc_ids))
     return subset
@@ -309,15 +312,21 @@ def _in_scope(config, table, labels) -> tuple[np.ndarray, dict[str, Any]]:
         in_scope = labels.any(axis=1)
         if settings["model"] and settings["model"] != config["classifier"]["model"]:
             in_scope = views.predict_label_matrix(table.texts, views.resolve_classifier(
-                None if name == "default" else name)).any(axis=1)
+                None if name == "default" else name), contexts=table.contexts or None).any(axis=1)
         cut = None
     else:
         model = views.resolve_classifier(None if name == "default" else name)
         if not getattr(model, "has_scope", False):
             raise ValueError(f"scope.mode = 'score' needs a model with a scope head (e.g. policy-bilingual-scope); "
                              f"{name!r} has none. Use scope.mode = 'labels' or name another scope.model.")
-        scores = np.concatenate([model.scope_proba([t[:4000] for t in table.texts[i:i + 20_000]])
-                                 for i in range(0, len(table), 20_000)]) if len(table) else np.zeros(0)
+        def items(i):
+            texts = [t[:4000] for t in table.texts[i:i + 20_000]]
+            if table.contexts and getattr(model, "uses_context", False):
+                return list(zip(texts, (c[:6000] for c in table.contexts[i:i + 20_000])))
+            return texts
+
+        scores = np.concatenate([model.scope_proba(items(i)) for i in range(0, len(table), 20_000)]) if len(table) \
+            else np.zeros(0)
         cut = float(settings["min_score"]) if settings["min_score"] else float(model.scope_["threshold"])
         in_scope = scores >= cut
     note = {"mode": mode, "model": name, "cut": cut, "in_scope": int(in_scope.sum()),
@@ -351,8 +360,11 @@ def _labels(config, table, context) -> tuple[np.ndarray | None, dict[str, Any]]:
         message = f"category mix unavailable: no classifier model ({error})"
         logger.warning(message)
         return None, {"available": False, "reason": message}
-    labels = views.predict_label_matrix(table.texts, classifier, progress=context.progress)
-    return labels, {"available": True, "model": str(name)}
+    contexts = table.contexts or None
+    labels = views.predict_label_matrix(table.texts, classifier, progress=context.progress, contexts=contexts)
+    read = (f"each passage read with {config['classifier']['context_chars']} characters of its document on each side"
+            if contexts is not None and getattr(classifier, "uses_context", False) else "each passage read alone")
+    return labels, {"available": True, "model": str(name), "read": read}
 
 
 def _write_tables(folder: Path, info, over_time, shares, by_source, documents, label_table, table, topics,
@@ -439,7 +451,7 @@ def _report(config, metrics, info, label_table, names) -> str:
              f"- time **{metrics['total_seconds']:.1f} s** ({', '.join(f'{k} {v:.1f} s' for k, v in metrics['stage_seconds'].items())}); "
              f"peak memory **{metrics['peak_rss_mb']:,.0f} MB** on {metrics['cpu_count']} cores; embeddings "
              + ("read from the cache of an earlier run" if metrics["embeddings_from_cache"] else "computed in this run (no cache)"),
-             f"- category mix: {'from the classifier' if metrics['category_mix']['available'] else metrics['category_mix']['reason']}",
+             f"- category mix: {'from the classifier, ' + metrics['category_mix'].get('read', 'each passage read alone') if metrics['category_mix']['available'] else metrics['category_mix']['reason']}",
              *_scope_line(metrics["scope"]),
              f"- quality: NPMI coherence **{metrics['quality']['npmi']:.3f}** (pairs of each topic's top "
              f"{metrics['quality']['top_n']} terms, co-occurrence within one passage, over "
@@ -499,7 +511,9 @@ RECIPE = Recipe(
                   # named seed-word lists for guided topics: {"Safe Mobility" = ["safe mobility", "movilidad segura"]}
                   "seed_words": {},
                   "nr_topics": 0, "max_fit_passages": 40_000, "reduce_outliers": True, "outlier_threshold": 0.0},
-        "classifier": {"model": "default"},
+        # context_chars: characters of the document each side of a passage that a context-reading classifier
+        # gets for the category mix and the scope (600: what classify_document gives; 0: passages alone)
+        "classifier": {"model": "default", "context_chars": 600},
         # fit topics on the passages in scope only; the rest form one "outside the categories" group (topic -2).
         # mode: "off", "labels" (any label of the model) or "score" (its scope head; min_score 0: the model's cut)
         "scope": {"mode": "off", "model": "", "min_score": 0.0},

@@ -30,6 +30,8 @@ class PassageTable:
     ends: list[int] = field(default_factory=list)
     months: list[str] = field(default_factory=list)
     sources: list[str] = field(default_factory=list)
+    #: each passage with up to ``context_chars`` characters of its document on each side (empty: not collected)
+    contexts: list[str] = field(default_factory=list)
     documents: int = 0
     duplicate_documents: int = 0
     undated_documents: int = 0
@@ -54,7 +56,8 @@ class PassageTable:
 
 
 def collect_passages(source: Any, *, max_chars: int = 600, min_chars: int = 0, source_field: str = "section",
-                     limit_documents: int | None = None, **load_options) -> PassageTable:
+                     limit_documents: int | None = None, context_chars: int | None = None,
+                     **load_options) -> PassageTable:
     """Load ``source`` (anything :func:`~darien_nlp.corpus.load_corpus` reads) and segment it.
 
     Documents whose normalised text repeats an earlier one are dropped and
@@ -62,9 +65,10 @@ def collect_passages(source: Any, *, max_chars: int = 600, min_chars: int = 0, s
     (kept in ``Document.meta``) used for per-source views; the file name is
     used when it is absent. Passages shorter than ``min_chars`` (transcript
     turns such as "Q Thank you." carry no topic) are left out and counted in
-    ``short_passages``.
+    ``short_passages``. With ``context_chars``, ``contexts`` holds each passage with that many
+    characters of its document on each side (what a context-reading classifier needs).
     """
-    from ..corpus import load_corpus, segment
+    from ..corpus import context_window, load_corpus, segment
 
     load_options.setdefault("on_error", "skip")
     corpus = load_corpus(source, **load_options)
@@ -97,6 +101,8 @@ def collect_passages(source: Any, *, max_chars: int = 600, min_chars: int = 0, s
             table.ends.append(passage.end)
             table.months.append(month)
             table.sources.append(origin)
+            if context_chars:
+                table.contexts.append(context_window(document.text, passage.start, passage.end, context_chars))
     table.skipped_records = len(corpus.report.skipped)
     return table
 

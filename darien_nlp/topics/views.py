@@ -42,8 +42,13 @@ def resolve_classifier(classifier: Any = None):
 
 
 def predict_label_matrix(texts: Sequence[str], classifier, *, batch_size: int = 20_000,
-                         progress: bool = False) -> np.ndarray:
-    """The classifier's 0/1 labels (n, 5) in :data:`~darien_nlp.taxonomy.LABELS` order, batch by batch."""
+                         progress: bool = False, contexts: Sequence[str] | None = None) -> np.ndarray:
+    """The classifier's 0/1 labels (n, 5) in :data:`~darien_nlp.taxonomy.LABELS` order, batch by batch.
+
+    With ``contexts`` (one per text) a classifier that reads context gets ``(text, context)`` pairs."""
+    if contexts is not None and len(contexts) != len(texts):
+        raise ValueError(f"contexts has {len(contexts)} items but there are {len(texts)} texts")
+    paired = contexts is not None and bool(getattr(classifier, "uses_context", False))
     output = np.zeros((len(texts), len(LABELS)), dtype=np.uint8)
     starts = range(0, len(texts), batch_size)
     if progress:
@@ -52,6 +57,8 @@ def predict_label_matrix(texts: Sequence[str], classifier, *, batch_size: int = 
         starts = tqdm(starts, desc="classifying", unit="batch")
     for start in starts:
         batch = [text[:4000] for text in texts[start:start + batch_size]]
+        if paired:
+            batch = list(zip(batch, (c[:6000] for c in contexts[start:start + batch_size])))
         # predict_proba + thresholds_ is what both PolicyClassifier and the API's loaded predictor offer.
         output[start:start + len(batch)] = classifier.predict_proba(batch) >= classifier.thresholds_
     return output

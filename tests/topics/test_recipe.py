@@ -207,3 +207,26 @@ def test_seed_words_guide_topics_and_report_what_gathers_there(tmp_path, corpus)
     path.write_text(path.read_text().replace('"Smuggling" = ["smuggling network", "traffickers"]', '"Empty" = []'))
     with pytest.raises(ValueError, match="seed_words"):
         run_experiment(path, results_root=tmp_path / "results", progress=False, root=tmp_path)
+
+
+def test_category_mix_reads_each_passage_in_its_document_when_the_model_reads_context(tmp_path, corpus):
+    from darien_nlp.classifier import PolicyClassifier
+    from darien_nlp.topics.passages import collect_passages
+
+    from .conftest import theme_passages
+
+    texts, themes = theme_passages(n_per_theme=10, seed=1)
+    PolicyClassifier(backend="context", backend_options={"inner": "static", "window": 80}, cv=2).fit(
+        texts, [[theme] for theme in themes]).save(tmp_path / "models" / "context-policy")
+    run = run_experiment(_config(tmp_path, tmp_path / "models" / "context-policy"), results_root=tmp_path / "results",
+                         progress=False, root=tmp_path)
+    metrics = json.loads((run / "metrics.json").read_text())
+    assert metrics["category_mix"]["read"] == "each passage read with 600 characters of its document on each side"
+    assert "read with 600 characters" in (run / "report.md").read_text()
+    table = collect_passages(corpus, context_chars=50)
+    assert len(table.contexts) == len(table.texts)
+    assert all(text in window and len(window) <= len(text) + 2 * 50 + 2 for text, window in zip(table.texts, table.contexts))
+    assert collect_passages(corpus).contexts == []  # not collected unless asked
+    off = run_experiment(_config(tmp_path, tmp_path / "models" / "context-policy"), overrides=["classifier.context_chars=0"],
+                         results_root=tmp_path / "results", progress=False, root=tmp_path)
+    assert json.loads((off / "metrics.json").read_text())["category_mix"]["read"] == "each passage read alone"
