@@ -275,12 +275,24 @@ def classify_document(document: str | Document, *, model: Any = "default", thres
     return DocumentPrediction(doc_id=document.doc_id, passages=pairs, label_shares=shares, strongest=strongest)
 
 
+def _dataset_text(value, position: int, column: str) -> str:
+    """A text cell as a str: missing values (None, NaN, pandas NA/NaT) are empty; anything else that is
+    not a str is refused, naming the row."""
+    if value is None or (isinstance(value, float) and value != value) or type(value).__name__ in ("NAType", "NaTType"):
+        return ""
+    if isinstance(value, str):
+        return value
+    raise TypeError(f"classify_dataset(): row {position} of column {column!r} is a {type(value).__name__} "
+                    f"({value!r}), not text; convert the column (e.g. .astype(str)) if that is intended")
+
+
 def classify_dataset(data, text_column: str = "text", *, model: Any = "default", threshold: float | None = None,
                      batch_size: int = 2048):
     """Add ``labels`` and ``score_<label>`` columns to a ``datasets.Dataset`` or pandas ``DataFrame``.
 
     A ``Dataset`` is processed with batched ``.map``; a ``DataFrame`` gets a new copy.
-    ``None`` values in the text column are treated as empty (no labels).
+    Missing values in the text column (``None``, ``NaN``, pandas ``NA``) are treated as empty (no
+    labels); a column that holds anything else but text is refused before any row is classified.
     """
     classifier = load_model(model)
     cut = _check_threshold(threshold)
@@ -292,8 +304,14 @@ def classify_dataset(data, text_column: str = "text", *, model: Any = "default",
     if text_column not in columns:
         raise ValueError(f"classify_dataset(): no column {text_column!r}; columns are {list(columns)}")
 
+    if hasattr(data, "features"):  # a Dataset: refuse a column that is not text before mapping anything
+        dtype = getattr(data.features.get(text_column), "dtype", None)
+        if dtype not in ("string", "large_string", "null"):  # "null": a column of missing values only
+            raise TypeError(f"classify_dataset(): column {text_column!r} holds {dtype or data.features.get(text_column)}, "
+                            "not text; cast it first (dataset.cast_column) if that is intended")
+
     def label_batch(texts):
-        texts = ["" if t is None else t for t in texts]
+        texts = [_dataset_text(t, position, text_column) for position, t in enumerate(texts)]
         predictions = _predict(texts, model=classifier, threshold=cut, strict=False)
         out = {"labels": [list(p.labels) for p in predictions]}
         for label in LABELS:
@@ -303,6 +321,9 @@ def classify_dataset(data, text_column: str = "text", *, model: Any = "default",
     if hasattr(data, "map") and hasattr(data, "column_names"):
         return data.map(lambda batch: label_batch(batch[text_column]), batched=True, batch_size=batch_size)
     frame = data.copy()
-    for name, values in label_batch(list(frame[text_column])).items():
+    values = list(frame[text_column])
+    for position, value in enumerate(values):  # every row checked before any is classified
+        _dataset_text(value, position, text_column)
+    for name, values in label_batch(values).items():
         frame[name] = values
     return frame

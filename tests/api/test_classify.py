@@ -184,3 +184,25 @@ def test_accent_stripped_and_all_caps_spanish_read_like_the_original(model):
     assert a.language == b.language == c.language == "es"
     names = darien_nlp.classify("Juan Pérez, María López, Carlos Gómez, Ana Torres, 2021, 2022, 2023", model=model)
     assert names.labels == () and names.language == "und"  # a list of names says nothing about policy
+
+
+def test_classify_dataset_missing_values_and_non_text_columns(model_dir):
+    """pandas missing values are empty texts (no labels); a column of numbers is refused, naming the row,
+    before any row is classified (issue #16, item 6)."""
+    import numpy as np
+    import pandas
+    from datasets import Dataset
+
+    frame = pandas.DataFrame({"text": ["Smugglers moved migrants through the Darien jungle.", np.nan, None, pandas.NA]})
+    out = classify_dataset(frame, model=model_dir)
+    assert len(out) == 4 and list(frame.columns) == ["text"]  # the input frame is left as it was
+    assert out["labels"].tolist()[1:] == [[], [], []]
+    assert all(0.0 <= out[f"score_{label}"][1] <= 1.0 for label in ("enforcement", "environment"))
+    with pytest.raises(TypeError, match=r"row 1 of column 'text' is a int"):
+        classify_dataset(pandas.DataFrame({"text": ["a text", 3]}, dtype=object), model=model_dir)
+    with pytest.raises(TypeError, match="not text"):
+        classify_dataset(Dataset.from_dict({"text": [1, 2]}), model=model_dir)
+    data = classify_dataset(Dataset.from_dict({"text": ["Border patrol arrested smugglers.", None]}), model=model_dir)
+    assert data["labels"][1] == []
+    only_missing = classify_dataset(Dataset.from_dict({"text": [None, None]}), model=model_dir)
+    assert only_missing["labels"] == [[], []]
