@@ -10,6 +10,8 @@ state, so the functions are safe to call from many threads.
 """
 from __future__ import annotations
 
+import logging
+import re
 import threading
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -20,6 +22,8 @@ import numpy as np
 from .corpus import Document, Passage, segment
 from .corpus.language import detect_language
 from .taxonomy import LABELS
+
+logger = logging.getLogger(__name__)
 
 __all__ = ["Prediction", "DocumentPrediction", "classify", "classify_document", "classify_dataset",
            "load_model", "default_model_path", "MAX_CHARS", "DEFAULT_MODEL"]
@@ -199,8 +203,28 @@ def classify(texts: str | Iterable[str], *, model: Any = "default", threshold: f
     return predictions[0] if single else predictions
 
 
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def _scrub(texts: Sequence[str], where: str) -> list[str]:
+    """Texts with lone surrogate code points (not valid Unicode: no tokenizer or UTF-8 encoder takes them)
+    get U+FFFD in their place, one for one (lengths and offsets kept), and a warning names the items."""
+    out = list(texts)
+    bad = [i for i, text in enumerate(out) if not text.isascii() and _SURROGATE.search(text)]
+    for i in bad:
+        out[i] = _SURROGATE.sub("\ufffd", out[i])
+    if bad:
+        logger.warning("%s: item(s) %s hold lone surrogate code points (not valid Unicode); replaced with U+FFFD",
+                       where, bad[:10] + (["..."] if len(bad) > 10 else []))
+    return out
+
+
 def _predict(items: Sequence[str], *, model, threshold, strict,
              contexts: Sequence[str | None] | None = None) -> list[Prediction]:
+    items = _scrub(items, "classify")
+    if contexts is not None:
+        scrubbed = _scrub([c or "" for c in contexts], "classify (context)")
+        contexts = [None if c is None else clean for c, clean in zip(contexts, scrubbed)]
     present = [i for i, text in enumerate(items) if text.strip()]
     if strict and len(present) < len(items):
         empty = next(i for i, text in enumerate(items) if not text.strip())
@@ -252,6 +276,11 @@ def classify_document(document: str | Document, *, model: Any = "default", thres
         document = Document(doc_id="text", text=normalise(document))
     if not isinstance(document, Document):
         raise TypeError(f"classify_document() needs a str or a Document, got {type(document).__name__}")
+    clean = _scrub([document.text], f"classify_document({document.doc_id!r})")[0]
+    if clean is not document.text:  # U+FFFD one for one: passage offsets still point into the caller's text
+        import dataclasses
+
+        document = dataclasses.replace(document, text=clean)
     passages = segment(document, max_chars=max_chars)
     predictions: list[Prediction] = []
     if passages:

@@ -206,3 +206,19 @@ def test_classify_dataset_missing_values_and_non_text_columns(model_dir):
     assert data["labels"][1] == []
     only_missing = classify_dataset(Dataset.from_dict({"text": [None, None]}), model=model_dir)
     assert only_missing["labels"] == [[], []]
+
+
+def test_lone_surrogates_are_replaced_per_item_not_fatal(model_dir, caplog):
+    """A lone surrogate ("\\ud800", not valid Unicode) used to fail the whole batch in the tokenizer and
+    classify_document in the hashing (issue #16, item 7): now that item gets U+FFFD, named in a warning."""
+    import logging
+
+    good = "Smugglers moved migrants through the Darien jungle."
+    with caplog.at_level(logging.WARNING, logger="darien_nlp.api"):
+        a, b = classify([good, "Border patrol \ud800 arrested smugglers."], model=model_dir)
+    alone = classify(good, model=model_dir)  # the other item is untouched (scores to float rounding)
+    assert a.labels == alone.labels and a.scores == pytest.approx(alone.scores, rel=1e-4, abs=1e-8)
+    assert b.length == len("Border patrol \ud800 arrested smugglers.") and set(b.scores) == set(a.scores)
+    assert "item(s) [1]" in caplog.text and "surrogate" in caplog.text
+    result = classify_document(good + "\n\nA second paragraph \udfff about asylum.", model=model_dir)
+    assert len(result.passages) == 2 and "\ufffd" in result.passages[1][0].text
