@@ -364,6 +364,11 @@ class PolicyClassifier(ClassifierMixin, BaseEstimator):
             )
 
     @property
+    def uses_context(self) -> bool:
+        """Whether the fitted model reads ``(text, context)`` pairs (as the loaded predictor says)."""
+        return _reads_context(getattr(self, "embedder_", None))
+
+    @property
     def context_chars(self) -> int | None:
         """Characters of the document on each side of a passage that the fitted model reads (``None``: none)."""
         embedder = getattr(self, "embedder_", None)

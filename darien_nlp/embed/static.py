@@ -1,6 +1,7 @@
 """The default backend: a model2vec static model distilled from all-MiniLM-L6-v2 (no torch)."""
 from __future__ import annotations
 
+import functools
 import os
 import threading
 from itertools import chain
@@ -29,28 +30,22 @@ def models_dir() -> Path:
     return _installed_models_dir() or repository
 
 
-_INSTALLED: list[Path | None] = []
-
-
+@functools.lru_cache(maxsize=1)
 def _installed_models_dir() -> Path | None:
     """The ``share/darien_nlp/models`` folder of the installed distribution, from its file list."""
-    if not _INSTALLED:
-        from importlib import metadata
+    from importlib import metadata
 
-        found = None
-        try:
-            files = metadata.distribution("darien-nlp").files or []
-        except metadata.PackageNotFoundError:
-            files = []
-        for file in files:
-            parts = Path(file).parts
-            if "share" in parts:
-                at = parts.index("share")
-                if parts[at + 1:at + 3] == ("darien_nlp", "models"):
-                    found = Path(file.locate()).resolve().parents[len(parts) - at - 4]
-                    break
-        _INSTALLED.append(found)
-    return _INSTALLED[0]
+    try:
+        files = metadata.distribution("darien-nlp").files or []
+    except metadata.PackageNotFoundError:
+        return None
+    for file in files:
+        parts = Path(file).parts
+        if "share" in parts:
+            at = parts.index("share")
+            if parts[at + 1:at + 3] == ("darien_nlp", "models"):
+                return Path(file.locate()).resolve().parents[len(parts) - at - 4]
+    return None
 
 
 def default_static_path() -> Path:

@@ -66,13 +66,7 @@ class _Systems:
         out = {}
         for name, model in self.models.items():
             started = time.perf_counter()
-            if getattr(model, "uses_context", False):
-                probabilities = model.predict_proba([(g.text, g.context) for g in passages])
-                out[name] = (probabilities >= model.thresholds_).astype(np.int64)
-                alone = model.predict_proba(texts)
-                out[f"{name}, passage alone"] = (alone >= model.thresholds_).astype(np.int64)
-            else:
-                out[name] = (model.predict_proba(texts) >= model.thresholds_).astype(np.int64)
+            out |= model_predictions(name, model, passages)
             logger.info("%s on %d passages: %.1f s", name, len(texts), time.perf_counter() - started)
         baselines = baseline_predictions(texts, self.zero_shot if "zero_shot" in self.baselines else None)
         if "keyword_cues" not in self.baselines:
@@ -140,6 +134,17 @@ def load_sets(corpora, directory, context_chars) -> tuple[dict[str, list], dict[
     sets = _ood_sets(gold, languages)
     ordered = {name: sets[name] for name in sorted(sets, key=lambda n: (n != OUT_OF_SCOPE, "dev" in n, n))}
     return ordered, {language: languages.count(language) for language in sorted(set(languages))}
+
+
+def model_predictions(name: str, model, passages) -> dict[str, np.ndarray]:
+    """A model's 0/1 predictions on gold passages: with their context if it reads context (and then
+    also on the passages alone, as ``classify(text)`` sees them), else on the passages alone."""
+    texts = [g.text for g in passages]
+    alone = (model.predict_proba(texts) >= model.thresholds_).astype(np.int64)
+    if not getattr(model, "uses_context", False):
+        return {name: alone}
+    with_context = model.predict_proba([(g.text, g.context) for g in passages]) >= model.thresholds_
+    return {name: with_context.astype(np.int64), f"{name}, passage alone": alone}
 
 
 def baseline_predictions(texts, zero_shot) -> dict[str, np.ndarray]:

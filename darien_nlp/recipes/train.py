@@ -218,7 +218,7 @@ def _out_of_domain(context, classifier, name, window, dev, n_bootstrap, seed) ->
     Zero-shot cuts come from the in-domain dev split."""
     from ..baselines import ZeroShot
     from ..data import label_matrix
-    from .ood import _evaluate_set, baseline_predictions, load_sets
+    from .ood import _evaluate_set, baseline_predictions, load_sets, model_predictions
 
     settings = context.config["evaluate"]
     directory = context.path(context.config["data"]["evaluation_sets"])
@@ -232,15 +232,8 @@ def _out_of_domain(context, classifier, name, window, dev, n_bootstrap, seed) ->
         zero_shot.fit_cuts([g.text for g in dev], label_matrix(dev))
     evaluated = {}
     for set_name, passages in sets.items():
-        texts = [g.text for g in passages]
-        thresholds = classifier.thresholds_
-        predictions = {}
-        if window is not None:
-            predictions[name] = (classifier.predict_proba([(g.text, g.context) for g in passages]) >= thresholds).astype(int)
-            predictions[f"{name}, passage alone"] = (classifier.predict_proba(texts) >= thresholds).astype(int)
-        else:
-            predictions[name] = (classifier.predict_proba(texts) >= thresholds).astype(int)
-        predictions |= baseline_predictions(texts, zero_shot)
+        predictions = model_predictions(name, classifier, passages) | baseline_predictions(
+            [g.text for g in passages], zero_shot)
         evaluated[set_name] = _evaluate_set(passages, predictions, n_bootstrap, seed, [name])
     logger.info("out-of-domain sets evaluated in %.1f s", time.perf_counter() - started)
     return {"sets": evaluated, "languages": languages,

@@ -112,11 +112,7 @@ def topics_over_time_plot(over_time, names: dict[int, str], folder: str | os.Pat
     plotly_figure = go.Figure()
     plt = _pyplot()
     figure, axes = plt.subplots(figsize=(11, 5))
-    for topic in largest:
-        series = frame[frame.topic == topic].set_index("month").share.reindex(months, fill_value=0.0)
-        label = f"{topic}: {_short(names.get(int(topic), str(topic)), 40)}"
-        plotly_figure.add_trace(go.Scatter(x=months, y=series.values, mode="lines+markers", name=label))
-        axes.plot(months, series.values, marker=".", label=label)
+    _curves(frame, largest, months, names, plotly_figure, axes, markers=True)
     plotly_figure.update_layout(title="Topics over time (share of each month's passages)", yaxis_title="share",
                                 height=550)
     axes.set_ylabel("share of month's passages")
@@ -155,11 +151,7 @@ def events_plot(over_time, events: list[dict], names: dict[int, str], folder: st
     plotly_figure = go.Figure()
     plt = _pyplot()
     figure, axes = plt.subplots(figsize=(11, 5))
-    for topic in dict.fromkeys(e["topic"] for e in events):
-        series = over_time[over_time.topic == topic].set_index("month").share.reindex(months, fill_value=0.0)
-        label = f"{topic}: {_short(names.get(int(topic), str(topic)), 40)}"
-        plotly_figure.add_trace(go.Scatter(x=months, y=series.values, mode="lines", name=label))
-        axes.plot(range(len(months)), series.values, label=label)
+    _curves(over_time, dict.fromkeys(e["topic"] for e in events), months, names, plotly_figure, axes, markers=False)
     for event in events:
         if event["month"] in months:
             x = months.index(event["month"])
@@ -177,6 +169,19 @@ def events_plot(over_time, events: list[dict], names: dict[int, str], folder: st
     _thin_ticks(axes, months)
     axes.legend(fontsize=7, loc="upper left")
     return _save(plotly_figure, figure, folder, stem)
+
+
+def _curves(over_time, topics, months: list[str], names: dict[int, str], plotly_figure, axes, *, markers: bool) -> None:
+    """One line per topic of its monthly share (0 in months without it), in both the plotly and the
+    matplotlib figure (x: month positions, so vertical lines can be drawn at a month)."""
+    import plotly.graph_objects as go
+
+    for topic in topics:
+        series = over_time[over_time.topic == topic].set_index("month").share.reindex(months, fill_value=0.0)
+        label = f"{topic}: {_short(names.get(int(topic), str(topic)), 40)}"
+        plotly_figure.add_trace(go.Scatter(x=months, y=series.values, mode="lines+markers" if markers else "lines",
+                                           name=label))
+        axes.plot(range(len(months)), series.values, marker="." if markers else None, label=label)
 
 
 def _thin_ticks(axes, months: list[str], most: int = 18) -> None:
