@@ -123,7 +123,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 return 2
             print(f"results written to {result}")
             return 0
-    except (FileNotFoundError, ValueError, TypeError) as error:
+    except (OSError, ValueError, TypeError) as error:  # a missing, unreadable or wrong-kind path included
         print(f"darien-nlp: {error}", file=sys.stderr)
         return 2
     except ImportError as error:
@@ -221,29 +221,117 @@ def _annotate(args) -> int:
 def _segment(args) -> int:
     from .corpus import load_corpus, segment
 
+    if args.output != "-":
+        _check_output_outside(Path(args.output), Path(args.path))
     corpus = load_corpus(args.path, on_error=args.on_error)
-    out = sys.stdout if args.output == "-" else open(args.output, "w", encoding="utf-8")
-    try:
-        for document in corpus:
-            for passage in segment(document, max_chars=args.max_chars, keep_all=args.all_kinds):
-                out.write(json.dumps(passage.to_dict(), ensure_ascii=False) + "\n")
-    finally:
-        if out is not sys.stdout:
-            out.close()
+    if args.output == "-":
+        _write_passages(corpus, sys.stdout, args, segment)
+    else:
+        # Written beside the target and renamed at the end: an interrupted or failed run leaves the old file.
+        target = Path(args.output)
+        partial = target.with_name(f".{target.name}.partial-{os.getpid()}")
+        try:
+            with open(partial, "w", encoding="utf-8") as out:
+                _write_passages(corpus, out, args, segment)
+            os.replace(partial, target)
+        finally:
+            partial.unlink(missing_ok=True)
     print(corpus.report.summary(), file=sys.stderr)
     return 0
 
 
-def _classify(args) -> int:
-    from .api import classify
+def _write_passages(corpus, out, args, segment) -> None:
+    for document in corpus:
+        for passage in segment(document, max_chars=args.max_chars, keep_all=args.all_kinds):
+            out.write(json.dumps(passage.to_dict(), ensure_ascii=False) + "\n")
 
-    handle = sys.stdin if args.input == "-" else open(args.input, encoding="utf-8")
+
+def _check_output_outside(output: Path, source: Path) -> None:
+    """Refuse an output that is the input file or lies inside the input folder (it would be read as input)."""
+    output, source = output.resolve(), source.resolve()
+    if output == source:
+        raise ValueError(f"--output {output} is the input itself; write the passages to another file")
+    if source.is_dir() and source in output.parents:
+        raise ValueError(f"--output {output} lies inside the input folder {source}, which would read its own "
+                         "output; write it outside the folder")
+
+
+#: Lines longer than this (bytes) are cut: a model reads at most a few thousand characters of a text.
+MAX_LINE_BYTES = 1 << 20
+#: Texts classified at a time: memory stays flat however long the input.
+CLASSIFY_BATCH = 1000
+
+
+def _lines(handle, name: str):
+    """Yield ``(line number, text or None, problem or None)`` from a binary handle, one line at a time.
+
+    A line that is not UTF-8 gives ``None`` and the reason; a line over :data:`MAX_LINE_BYTES` keeps its
+    first part (the rest is read and dropped, so memory stays bounded)."""
+    number = 0
+    while True:
+        raw = handle.readline(MAX_LINE_BYTES)
+        if not raw:
+            return
+        number += 1
+        problem = None
+        if not raw.endswith(b"\n") and len(raw) == MAX_LINE_BYTES:
+            problem = f"longer than {MAX_LINE_BYTES} bytes; its first {MAX_LINE_BYTES} bytes were read"
+            while True:  # drop the rest of the line
+                rest = handle.readline(MAX_LINE_BYTES)
+                if not rest or rest.endswith(b"\n"):
+                    break
+            raw = raw[: raw.rfind(b" ") + 1 or len(raw)]
+        try:
+            text = raw.decode("utf-8")
+        except UnicodeDecodeError as error:
+            if problem:  # the cut may have split a character
+                text = raw.decode("utf-8", errors="ignore")
+            else:
+                yield number, None, f"{name} line {number} is not valid UTF-8 ({error.reason} at byte {error.start})"
+                continue
+        yield number, text.rstrip("\r\n").removeprefix("\ufeff") if number == 1 else text.rstrip("\r\n"), problem
+
+
+def _classify(args) -> int:
+    """One JSON line per input line, in order, classified in batches; a line that cannot be read gets an
+    ``error`` record in its place (exit status 1 at the end), so no line is lost or shifted."""
+    from .api import _check_threshold, classify, load_model
+
+    _check_threshold(args.threshold)
+    name = "stdin" if args.input == "-" else args.input
+    if args.input != "-" and Path(args.input).is_dir():
+        raise ValueError(f"{args.input} is a folder; classify reads one text per line from a file or stdin "
+                         "(for a folder of releases use: darien-nlp demo FOLDER)")
+    model = load_model(args.model)  # a bad --model fails before any input is read
+    handle = sys.stdin.buffer if args.input == "-" else open(args.input, "rb")
+    failures = 0
+
+    def flush(batch):
+        texts = [text for _, text, _ in batch if text is not None]
+        predictions = iter(classify(texts, model=model, threshold=args.threshold)) if texts else iter(())
+        for number, text, problem in batch:
+            if text is None:
+                print(json.dumps({"line": number, "error": problem}))
+                continue
+            prediction = next(predictions)
+            record = {"labels": list(prediction.labels), "scores": {k: round(v, 4) for k, v in prediction.scores.items()}}
+            if problem:
+                record["warning"] = problem
+            print(json.dumps(record))
+        sys.stdout.flush()
+
     with handle:
-        texts = [line.rstrip("\n") for line in handle]
-    for prediction in classify(texts, model=args.model, threshold=args.threshold):
-        print(json.dumps({"labels": list(prediction.labels),
-                          "scores": {k: round(v, 4) for k, v in prediction.scores.items()}}))
-    return 0
+        batch = []
+        for item in _lines(handle, name):
+            if item[1] is None:
+                failures += 1
+                print(f"darien-nlp: {item[2]}", file=sys.stderr)
+            batch.append(item)
+            if len(batch) >= CLASSIFY_BATCH:
+                flush(batch)
+                batch = []
+        flush(batch)
+    return 1 if failures else 0
 
 
 def _demo(args) -> int:

@@ -68,3 +68,74 @@ def test_models_list_and_info_verify_manifests(tmp_path, capsys):
     assert "ood test, Spanish" in info and "training data and licences" in info
     assert main(["models", "info", str(tmp_path / "nowhere")]) == 2
     assert "No model folder" in capsys.readouterr().err
+
+
+def _release(folder, name="a.txt"):
+    folder.mkdir(exist_ok=True)
+    (folder / name).write_text("Migrants crossing the Darién Gap need shelter.\n\nThe border closed at night.\n")
+    return folder / name
+
+
+def test_segment_refuses_to_overwrite_or_reread_its_input(tmp_path, capsys):
+    source = _release(tmp_path / "in")
+    before = source.read_bytes()
+    assert main(["segment", str(source), "-o", str(source)]) == 2
+    assert "is the input itself" in capsys.readouterr().err and source.read_bytes() == before
+    assert main(["segment", str(tmp_path / "in"), "-o", str(tmp_path / "in" / "out.jsonl")]) == 2
+    assert "inside the input folder" in capsys.readouterr().err and not (tmp_path / "in" / "out.jsonl").exists()
+    assert main(["segment", str(tmp_path / "in"), "-o", str(tmp_path / "out.jsonl")]) == 0
+    rows = [json.loads(line) for line in (tmp_path / "out.jsonl").read_text().splitlines()]
+    assert len(rows) == 2 and not list(tmp_path.glob(".out.jsonl.partial*"))
+
+
+def test_segment_failure_keeps_the_previous_output(tmp_path, capsys):
+    folder = tmp_path / "in"
+    _release(folder)
+    (folder / "b.jsonl").write_text("{not json\n")
+    output = tmp_path / "out.jsonl"
+    output.write_text("previous\n")
+    assert main(["segment", str(folder), "-o", str(output), "--on-error", "raise"]) == 2
+    assert output.read_text() == "previous\n" and not list(tmp_path.glob(".out.jsonl.partial*"))
+
+
+def test_classify_paths_that_are_not_files_exit_2_with_a_message(tmp_path, capsys):
+    assert main(["classify", str(tmp_path)]) == 2
+    assert "is a folder" in capsys.readouterr().err
+    assert main(["classify", str(tmp_path / "missing.txt")]) == 2
+    assert "missing.txt" in capsys.readouterr().err
+    assert main(["classify", str(_release(tmp_path / "in")), "--threshold", "2"]) == 2
+    assert "threshold" in capsys.readouterr().err
+    results_file = tmp_path / "results"
+    results_file.write_text("a file, not a folder")
+    assert main(["experiment", "run", "experiments/gold_data.toml", "--results", str(results_file)]) in (1, 2)
+    assert "darien-nlp:" in capsys.readouterr().err
+
+
+def test_classify_keeps_one_record_per_line_and_names_a_bad_one(tmp_path, capsys, monkeypatch):
+    import darien_nlp.cli as cli
+
+    monkeypatch.setattr(cli, "CLASSIFY_BATCH", 2)  # several batches
+    lines = tmp_path / "lines.txt"
+    lines.write_bytes("\ufeffMigrants crossing the Darién Gap need shelter.\n".encode()
+                      + b"bad \xff byte\n\nSafe Mobility Offices opened.\r\nlast line without newline")
+    assert main(["classify", str(lines)]) == 1
+    captured = capsys.readouterr()
+    records = [json.loads(line) for line in captured.out.splitlines()]
+    assert len(records) == 5 and records[1] == {"line": 2, "error": records[1]["error"]}
+    assert "line 2 is not valid UTF-8" in records[1]["error"] and "line 2" in captured.err
+    assert records[2]["labels"] == [] and all("labels" in r for i, r in enumerate(records) if i != 1)
+    single = tmp_path / "one.txt"
+    single.write_text("Migrants crossing the Darién Gap need shelter.\n")
+    main(["classify", str(single)])
+    assert json.loads(capsys.readouterr().out) == records[0]  # the BOM is not part of the text
+
+
+def test_classify_cuts_an_endless_line_with_bounded_memory(tmp_path, capsys, monkeypatch):
+    import darien_nlp.cli as cli
+
+    monkeypatch.setattr(cli, "MAX_LINE_BYTES", 64)
+    lines = tmp_path / "long.txt"
+    lines.write_text("word " * 500 + "\nsecond line\n")
+    assert main(["classify", str(lines)]) == 0
+    records = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert len(records) == 2 and "longer than 64 bytes" in records[0]["warning"] and "warning" not in records[1]
