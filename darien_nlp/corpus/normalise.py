@@ -189,29 +189,53 @@ _BLOCK_TAGS = ("p", "div", "section", "article", "main", "blockquote", "h1", "h2
 
 
 def _html_to_text(markup: str) -> str:
-    """HTML -> text with blank lines between blocks and ``- `` before list items."""
-    from bs4 import BeautifulSoup
+    """HTML -> text with blank lines between blocks and ``- `` before list items.
 
+    One walk over the parsed tree, writing each piece once: linear in the page's size (inserting
+    separators into the tree instead cost a scan of the siblings per insertion, quadratic on a page
+    of many paragraphs), and without recursion, so deep nesting cannot exhaust the stack."""
+    from bs4 import BeautifulSoup
+    from bs4.element import NavigableString, Tag
+
+    from bs4.element import CData
+
+    _TEXT_TYPES = (NavigableString, CData)  # what get_text() reads: exactly these types, not their subclasses
     soup = BeautifulSoup(markup, "lxml")
-    for tag in soup.find_all(_DROP_TAGS):
-        tag.decompose()
-    for tag in soup.find_all(attrs={"role": ["navigation", "banner", "contentinfo"]}):
-        tag.decompose()
-    # Text nodes: source whitespace carries no meaning in HTML.
-    for node in soup.find_all(string=True):
-        if node.parent is not None and node.parent.name == "pre":
+    dropped_roles = {"navigation", "banner", "contentinfo"}
+    block_tags = frozenset(_BLOCK_TAGS)
+    drop_tags = frozenset(_DROP_TAGS)
+    pieces: list[str] = []
+    stack: list = [soup]  # nodes to visit, and str separators to write when a tag closes
+    while stack:
+        node = stack.pop()
+        if isinstance(node, str) and not isinstance(node, NavigableString):
+            pieces.append(node)  # a separator
             continue
-        collapsed = _SPACES.sub(" ", str(node))
-        if collapsed != str(node):
-            node.replace_with(collapsed)
-    for tag in soup.find_all("br"):
-        tag.replace_with("\n\n")
-    for tag in soup.find_all("li"):
-        tag.insert_before("\n\n- ")
-        tag.insert_after("\n\n")
-    for tag in soup.find_all(_BLOCK_TAGS):
-        tag.insert_before("\n\n")
-        tag.insert_after("\n\n")
-    for tag in soup.find_all(["td", "th"]):
-        tag.insert_after(" | ")
-    return soup.get_text()
+        if isinstance(node, NavigableString):
+            if type(node) not in _TEXT_TYPES:
+                continue  # comments, doctype, declarations, processing instructions: not text
+            parent = node.parent
+            pieces.append(str(node) if parent is not None and parent.name == "pre" else _SPACES.sub(" ", str(node)))
+            continue
+        if not isinstance(node, Tag):
+            continue
+        name = node.name
+        if node is not soup and (name in drop_tags or node.get("role") in dropped_roles):
+            continue
+        if name == "br":
+            pieces.append("\n\n")
+            continue
+        if name == "li":
+            pieces.append("\n\n- ")
+            closing = "\n\n"
+        elif name in block_tags:
+            pieces.append("\n\n")
+            closing = "\n\n"
+        elif name in ("td", "th"):
+            closing = " | "
+        else:
+            closing = ""
+        if closing:
+            stack.append(closing)
+        stack.extend(reversed(node.contents))
+    return "".join(pieces)

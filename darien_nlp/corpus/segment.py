@@ -29,6 +29,8 @@ _ABBREVIATIONS = frozenset(
     "corp vs etc e.g i.e u.s u.n u.k d.c a.m p.m jan feb mar apr jun jul aug sep sept oct nov "
     "dec fig art sec para op approx dept est mt ft pres vol pp ph".split()
 )
+#: How far back from a full stop the abbreviation check reads: longer "words" are never abbreviations.
+_TOKEN_REACH = 40
 _BOUNDARY = re.compile(r"[.!?]+[\"”’')\]]*\s+(?=[\"“‘'(\[]?[A-Z0-9¿¡])")
 _ITEM_MARKER = re.compile(r"^(?:- |\d{1,3}\. )")
 _DATE = (r"(?:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*\.?\s+\d{1,2},?\s+\d{4}"
@@ -69,12 +71,18 @@ def split_sentences(text: str) -> list[tuple[int, int]]:
     start = 0
     for match in _BOUNDARY.finditer(text):
         punct_at = match.start()
-        word = re.search(r"(\S+)$", text[start:punct_at + 1])
-        token = word.group(1).rstrip(".").lower().lstrip("(\"“'") if word else ""
+        # The word that ends at the punctuation, read backwards (at most _TOKEN_REACH characters, never
+        # before the sentence start): linear in the text, however long a run of abbreviations.
+        word_start = punct_at
+        while word_start > start and punct_at - word_start < _TOKEN_REACH and not text[word_start - 1].isspace():
+            word_start -= 1
+        token = text[word_start:punct_at + 1].rstrip(".").lower().lstrip("(\"“'")
         if token in _ABBREVIATIONS or re.fullmatch(r"[a-z]", token) or re.fullmatch(r"(?:[a-z]\.)+[a-z]", token):
             continue
         end = match.end()
-        sentence_end = len(text[:end].rstrip())
+        sentence_end = end
+        while sentence_end > start and text[sentence_end - 1].isspace():
+            sentence_end -= 1
         spans.append((start, sentence_end))
         start = end
     if start < len(text):

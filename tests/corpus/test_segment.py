@@ -62,6 +62,18 @@ def test_sentence_splitter_keeps_abbreviations():
     ]
 
 
+def test_runs_of_abbreviations_and_long_tokens_split_as_before():
+    # 80,000 characters of abbreviations: one sentence (this took about 20 s when every boundary
+    # re-read the text from the sentence start; linear now, timed by no test)
+    text = "Dr. " * 20_000
+    assert split_sentences(text) == [(0, len(text) - 1)]
+    long_token = "see www." + "a" * 200 + ".gov. Then U.S. officials left. Mr. Ruiz spoke."
+    assert [long_token[s:e] for s, e in split_sentences(long_token)] == [
+        "see www." + "a" * 200 + ".gov.", "Then U.S. officials left.", "Mr. Ruiz spoke."]
+    spaced = "It ended.   \n  Then it began again."
+    assert [spaced[s:e] for s, e in split_sentences(spaced)] == ["It ended.", "Then it began again."]
+
+
 @pytest.mark.parametrize("max_chars", [0, 10, "600", None])
 def test_bad_max_chars(max_chars):
     with pytest.raises(ValueError, match="The 'max_chars' parameter of segment"):
