@@ -57,8 +57,18 @@ _CACHE: dict[str, Any] = {}
 _LOCK = threading.RLock()
 
 
+#: The files model2vec reads from a static model folder: each must be listed in its manifest.
+STATIC_FILES = ("model.safetensors", "tokenizer.json", "config.json")
+
+
 def _load_static(path: Path):
-    """Load (once per process and path) a model2vec ``StaticModel``; thread-safe."""
+    """Load (once per process and path) a model2vec ``StaticModel``; thread-safe.
+
+    The folder's manifest is verified first: every file it lists, and at least the files model2vec
+    reads, must match their hashes (a flipped byte, a changed tokenizer or a missing manifest is a
+    :class:`darien_nlp.persistence.ModelIntegrityError`, never NaN scores or silently other labels)."""
+    from ..persistence import verify_manifest
+
     key = str(path.resolve())
     with _LOCK:
         if key not in _CACHE:
@@ -67,10 +77,30 @@ def _load_static(path: Path):
                     f"No static model at {str(path)!r} (looked for model.safetensors, tokenizer.json, "
                     "config.json). Build it with: darien-nlp experiment run experiments/distill_static.toml"
                 )
+            verify_manifest(path, required=STATIC_FILES)
             from model2vec import StaticModel
 
             _CACHE[key] = StaticModel.from_pretrained(str(path))
         return _CACHE[key]
+
+
+def manifest_sha256(path: Path) -> str | None:
+    """sha256 of a static model folder's ``manifest.json`` (what a classifier pins), or ``None`` without one."""
+    from ..persistence import sha256_file
+
+    manifest = Path(path) / "manifest.json"
+    return sha256_file(manifest) if manifest.is_file() else None
+
+
+def _static_folder_name(spec: dict) -> str:
+    """The static model a spec names: a bare folder name (no path), so it resolves inside a models folder."""
+    from ..persistence import ModelIntegrityError
+
+    name = spec.get("model", STATIC_MODEL_NAME)
+    if not isinstance(name, str) or not name or name in (".", "..") or Path(name).name != name or "\\" in name:
+        raise ModelIntegrityError(f"static.v1: the model must be a folder name inside the models folder, "
+                                  f"not a path; got {name!r}")
+    return name
 
 
 class _FastStatic:
@@ -191,16 +221,35 @@ class StaticEmbedder(Embedder):
         return self._model().encode(texts)
 
     def spec(self) -> dict[str, Any]:
-        return {"name": self.name, "model": self.path.name, "max_length": self.max_length}
+        spec = {"name": self.name, "model": self.path.name, "max_length": self.max_length}
+        pin = manifest_sha256(self.path)
+        if pin is not None:  # a saved classifier pins the exact static model it was trained on
+            spec["manifest_sha256"] = pin
+        return spec
 
     @classmethod
     def from_spec(cls, spec, state, *, base_dir=None):
-        path = Path(spec.get("model", STATIC_MODEL_NAME))
-        if not path.is_absolute():
-            candidates = [models_dir() / path]
-            if base_dir is not None:
-                candidates.insert(0, Path(base_dir).parent / path)
-            path = next((c for c in candidates if (c / "model.safetensors").is_file()), candidates[-1])
+        """Rebuild from a saved spec.  Loading a model folder (``base_dir``), the static model must be
+        named by folder (found beside the model or in :func:`models_dir`) and pinned by its manifest's
+        hash, which must match: a changed or substituted static model is refused."""
+        from ..persistence import ModelIntegrityError
+
+        name = _static_folder_name(spec)
+        candidates = [models_dir() / name]
+        if base_dir is not None:
+            candidates.insert(0, Path(base_dir).parent / name)
+        path = next((c for c in candidates if (c / "model.safetensors").is_file()), candidates[-1])
+        pin = spec.get("manifest_sha256")
+        if base_dir is not None:
+            if not isinstance(pin, str):
+                raise ModelIntegrityError(f"{Path(base_dir) / 'config.json'}: the static model {name!r} is not pinned "
+                                          "by its manifest hash ('manifest_sha256'); re-save the model with this version")
+            found = manifest_sha256(path)
+            if found != pin:
+                raise ModelIntegrityError(
+                    f"{Path(base_dir) / 'config.json'}: the static model at {str(path)!r} is not the one this model "
+                    f"was trained on (manifest hash {pin[:12]}… expected, "
+                    f"{'no manifest' if found is None else found[:12] + '…'} found)")
         return cls(path=path, max_length=spec.get("max_length", 256))
 
 

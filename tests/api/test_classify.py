@@ -173,14 +173,17 @@ def test_language_is_detected_once_on_first_read_from_the_text_start():
 @pytest.mark.parametrize("model", ["policy-static", "policy-bilingual-scope"])
 def test_accent_stripped_and_all_caps_spanish_read_like_the_original(model):
     """Transliterated Spanish ("Darien", "migracion") and all-caps headlines are normalised by the
-    backbones' tokenizers (lower case, accents stripped), so they score exactly as the original."""
+    backbones' tokenizers (lower case, accents stripped), so they score as the original (to float
+    rounding: the rows of one batch may be summed in another order)."""
     import darien_nlp
 
     original = "La migración irregular por el Darién creció; Panamá refuerza la lucha contra el tráfico de migrantes."
     stripped = "La migracion irregular por el Darien crecio; Panama refuerza la lucha contra el trafico de migrantes."
     capitals = original.upper()
     a, b, c = darien_nlp.classify([original, stripped, capitals], model=model)
-    assert a.scores == b.scores == c.scores and a.labels == b.labels == c.labels
+    assert a.labels == b.labels == c.labels and set(a.scores) == set(b.scores) == set(c.scores)
+    for label, score in a.scores.items():
+        assert b.scores[label] == pytest.approx(score, rel=1e-9, abs=1e-12) == c.scores[label]
     assert a.language == b.language == c.language == "es"
     names = darien_nlp.classify("Juan Pérez, María López, Carlos Gómez, Ana Torres, 2021, 2022, 2023", model=model)
     assert names.labels == () and names.language == "und"  # a list of names says nothing about policy
