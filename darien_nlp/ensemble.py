@@ -21,7 +21,7 @@ from typing import Any, Mapping, Sequence
 
 import numpy as np
 
-from .persistence import MANIFEST, ModelIntegrityError, read_json, sha256_file, verify_manifest, write_json, write_manifest
+from .persistence import MANIFEST, ModelIntegrityError, atomic_folder, read_json, sha256_file, verify_manifest, write_json, write_manifest
 from .taxonomy import LABELS
 
 __all__ = ["EnsemblePredictor", "save_ensemble", "ENSEMBLE_FILE", "is_ensemble"]
@@ -147,13 +147,11 @@ def save_ensemble(path: str | Path, members: Mapping[str, float], *, thresholds:
         reference = member_folder.name if member_folder.parent == folder.resolve().parent else str(member_folder)
         entries.append({"model": reference, "weight": float(weight), "manifest_sha256": sha256_file(member_folder / MANIFEST)})
     ensemble = EnsemblePredictor(loaded, [e["weight"] for e in entries], thresholds=thresholds)
-    folder.mkdir(parents=True, exist_ok=True)
-    for stale in (MANIFEST, "README.md"):
-        (folder / stale).unlink(missing_ok=True)
     config = {"format": FORMAT, "library_version": __version__, "labels": list(LABELS), "members": entries,
               "thresholds": {label: float(t) for label, t in zip(LABELS, ensemble.thresholds_)}, **dict(metadata or {})}
-    write_json(folder, ENSEMBLE_FILE, config)
-    if card:
-        (folder / "README.md").write_text(card, encoding="utf-8")
-    write_manifest(folder)
+    with atomic_folder(folder) as partial:  # an interrupted save leaves the previous ensemble whole
+        write_json(partial, ENSEMBLE_FILE, config)
+        if card:
+            (partial / "README.md").write_text(card, encoding="utf-8")
+        write_manifest(partial)
     return folder

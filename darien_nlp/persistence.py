@@ -13,6 +13,7 @@ True
 """
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 from dataclasses import dataclass
@@ -129,16 +130,51 @@ def verify_manifest(folder: str | Path, *, required: tuple[str, ...] = ()) -> di
     return manifest
 
 
+@contextlib.contextmanager
+def atomic_folder(path: str | Path):
+    """Write a folder all at once: yield an empty temporary folder beside ``path``; when the block ends
+    without error it replaces ``path`` (the old folder is moved aside, the new one renamed in, the old
+    one removed), otherwise it is deleted and ``path`` is untouched.  An interrupted save leaves the
+    previous folder whole (under its name, or at worst under ``.<name>.old-*`` beside it), never a mix.
+    Files get the usual permissions (``0o644`` / ``0o755`` less the umask), not a temporary file's ``0o600``."""
+    import os
+    import shutil
+    import tempfile
+
+    target = Path(path)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    partial = Path(tempfile.mkdtemp(prefix=f".{target.name}.partial-", dir=target.parent))
+    try:
+        yield partial
+        umask = os.umask(0)
+        os.umask(umask)
+        for item in [partial, *partial.rglob("*")]:
+            item.chmod((0o755 if item.is_dir() else 0o644) & ~umask)
+        old = None
+        if target.exists():
+            old = Path(tempfile.mkdtemp(prefix=f".{target.name}.old-", dir=target.parent))
+            os.replace(target, old / target.name)
+        os.replace(partial, target)
+        if old is not None:
+            shutil.rmtree(old, ignore_errors=True)
+    finally:
+        if partial.exists():
+            shutil.rmtree(partial, ignore_errors=True)
+
+
 def save_model(classifier, path: str | Path, *, metadata: dict[str, Any], card: str | None) -> Path:
-    """Write a fitted classifier: ``config.json``, ``head.safetensors``, embedder state, card, manifest."""
+    """Write a fitted classifier: ``config.json``, ``head.safetensors``, embedder state, card, manifest
+    (all at once: see :func:`atomic_folder`)."""
+    with atomic_folder(path) as folder:
+        _write_model(classifier, folder, metadata=metadata, card=card)
+    return Path(path)
+
+
+def _write_model(classifier, folder: Path, *, metadata: dict[str, Any], card: str | None) -> None:
     from . import __version__
     from .taxonomy import LABELS
 
     layout = ModelLayout()
-    folder = Path(path)
-    folder.mkdir(parents=True, exist_ok=True)
-    for stale in (layout.embedder_state, layout.card, layout.manifest):
-        (folder / stale).unlink(missing_ok=True)
     arrays = {
         "coef": classifier.coef_.astype(np.float32),
         "intercept": classifier.intercept_.astype(np.float32),
@@ -175,7 +211,6 @@ def save_model(classifier, path: str | Path, *, metadata: dict[str, Any], card: 
     if card:
         Path(folder, layout.card).write_text(card, encoding="utf-8")
     write_manifest(folder)
-    return folder
 
 
 def read_model_folder(path: str | Path) -> dict[str, Any]:

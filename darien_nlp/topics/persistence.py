@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import logging
 import os
-import shutil
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -62,18 +61,21 @@ def _card(model, config: dict[str, Any]) -> str:
 
 
 def save_topic_model(model, path: str | os.PathLike, *, metadata: dict[str, Any]) -> Path:
-    """Write ``model`` to the folder ``path`` (replacing an earlier save there)."""
+    """Write ``model`` to the folder ``path``, replacing an earlier save there all at once
+    (:func:`darien_nlp.persistence.atomic_folder`: an interrupted save leaves the earlier one whole)."""
+    from ..persistence import atomic_folder
+
+    with atomic_folder(path) as folder:
+        _write_topic_model(model, folder, metadata=metadata)
+    return Path(path)
+
+
+def _write_topic_model(model, folder: Path, *, metadata: dict[str, Any]) -> None:
     from .. import __version__
     from ..persistence import save_arrays, write_json, write_manifest
     from .embeddings import embedder_fingerprint
 
     layout = TopicModelLayout()
-    folder = Path(path)
-    folder.mkdir(parents=True, exist_ok=True)
-    if (folder / layout.bertopic).is_dir():
-        shutil.rmtree(folder / layout.bertopic)
-    for stale in (layout.card, "manifest.json"):
-        (folder / stale).unlink(missing_ok=True)
     bertopic_logger = logging.getLogger("BERTopic")
     level = bertopic_logger.level
     bertopic_logger.setLevel(logging.ERROR)  # its "no embedding model saved" warning is expected here
@@ -108,14 +110,12 @@ def save_topic_model(model, path: str | os.PathLike, *, metadata: dict[str, Any]
         "boilerplate_passages_skipped": model.boilerplate_passages_skipped_,
         **metadata,
     }
-    (folder / layout.embedder_state).unlink(missing_ok=True)
     state = model.embedder_.state()
     if state:
         save_arrays(folder, layout.embedder_state, {name: np.asarray(array) for name, array in state.items()})
     write_json(folder, layout.config, config)
     (folder / layout.card).write_text(_card(model, config), encoding="utf-8")
     write_manifest(folder)
-    return folder
 
 
 def load_topic_model(cls, path: str | os.PathLike):

@@ -66,3 +66,88 @@ def test_other_label_set_is_refused(saved):
 def test_missing_folder(tmp_path):
     with pytest.raises(FileNotFoundError, match="No model folder"):
         PolicyClassifier.load(tmp_path / "absent")
+
+
+def _snapshot(folder):
+    return {p.relative_to(folder).as_posix(): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+def test_a_failed_save_leaves_the_previous_model_whole(fitted, saved, monkeypatch):
+    import darien_nlp.persistence as persistence
+
+    before = _snapshot(saved)
+
+    def crash(folder):
+        raise KeyboardInterrupt("interrupted while writing the manifest")
+
+    monkeypatch.setattr(persistence, "write_manifest", crash)
+    with pytest.raises(KeyboardInterrupt):
+        fitted.save(saved, metadata={"note": "second"}, card="# other card\n")
+    assert _snapshot(saved) == before and PolicyClassifier.load(saved).metadata_["note"] == "test"
+    assert [p.name for p in saved.parent.iterdir()] == [saved.name]  # no partial folder left behind
+
+
+def test_a_save_over_an_old_model_replaces_it_whole_with_readable_files(fitted, saved):
+    (saved / "stray.bin").write_bytes(b"left from an older layout")
+    fitted.save(saved, metadata={"note": "second"}, card=None)
+    assert not (saved / "stray.bin").exists() and not (saved / "README.md").exists()
+    assert PolicyClassifier.load(saved).metadata_["note"] == "second"
+    assert all(p.stat().st_mode & 0o044 for p in saved.iterdir())  # group/other may read, not 0600
+    assert sorted(p.name for p in saved.parent.iterdir()) == [saved.name]
+
+
+def test_a_killed_save_leaves_the_previous_model_loadable(fitted, saved, tmp_path):
+    """A real SIGKILL in the middle of a save (after the arrays, before the manifest)."""
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    marker = tmp_path / "writing"
+    script = f"""
+import sys, time
+import darien_nlp.persistence as persistence
+from darien_nlp.classifier import PolicyClassifier
+model = PolicyClassifier.load({str(saved)!r})
+def slow(folder):
+    open({str(marker)!r}, "w").close()
+    time.sleep(60)
+persistence.write_manifest = slow
+model.save({str(saved)!r}, metadata={{"note": "never"}}, card=None)
+"""
+    before = _snapshot(saved)
+    process = subprocess.Popen([sys.executable, "-c", script])
+    try:
+        for _ in range(600):
+            if marker.exists() or process.poll() is not None:
+                break
+            time.sleep(0.1)
+        assert marker.exists(), "the save never reached the manifest"
+    finally:
+        process.send_signal(signal.SIGKILL)
+        process.wait()
+    assert _snapshot(saved) == before and PolicyClassifier.load(saved).metadata_["note"] == "test"
+
+
+def test_atomic_folder_makes_nothing_when_the_first_save_fails(tmp_path):
+    from darien_nlp.persistence import atomic_folder
+
+    with pytest.raises(RuntimeError):
+        with atomic_folder(tmp_path / "new") as partial:
+            (partial / "half.json").write_text("{")
+            raise RuntimeError("disk full")
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_failed_ensemble_save_keeps_the_previous_ensemble(fitted, tmp_path, monkeypatch):
+    import darien_nlp.ensemble as ensemble_module
+    from darien_nlp.ensemble import save_ensemble
+    from darien_nlp.inference import load_predictor
+
+    members = [str(fitted.save(tmp_path / name, metadata={"note": name}, card=None)) for name in ("a", "b")]
+    folder = save_ensemble(tmp_path / "ensemble", dict.fromkeys(members, 1.0))
+    before = _snapshot(folder)
+    monkeypatch.setattr(ensemble_module, "write_manifest", lambda folder: (_ for _ in ()).throw(OSError("no space")))
+    with pytest.raises(OSError, match="no space"):
+        save_ensemble(folder, {members[0]: 3.0, members[1]: 1.0})
+    assert _snapshot(folder) == before and load_predictor(folder).weights_.tolist() == [0.5, 0.5]
