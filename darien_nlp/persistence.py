@@ -217,34 +217,97 @@ def read_model_folder(path: str | Path) -> dict[str, Any]:
     """Verify and read a classifier folder: config, head arrays and the rebuilt embedder.
 
     Imports numpy, safetensors and the embedder only (no scikit-learn), so the
-    inference path stays fast to start.
+    inference path stays fast to start.  Every value read is checked (types, shapes, finite
+    numbers, thresholds in [0, 1]); a malformed folder is a :class:`ModelIntegrityError` naming
+    the file and key, never a bare ``KeyError`` or silent NaN scores.
     """
+    folder = Path(path)
+    verify_manifest(folder, required=(ModelLayout().config, ModelLayout().head))
+    try:
+        return _read_model_folder(folder)
+    except ModelIntegrityError:
+        raise
+    except (KeyError, TypeError, AttributeError, IndexError, RecursionError, ValueError) as error:
+        raise ModelIntegrityError(f"{folder / ModelLayout().config}: malformed model configuration "
+                                  f"({type(error).__name__}: {error})") from error
+
+
+def _check_finite(where: str, key: str, array: np.ndarray, *, limit: float = 1e6) -> None:
+    """Weights a linear head can use: real, finite numbers of sane size."""
+    if array.dtype.kind not in "fiu":
+        raise ModelIntegrityError(f"{where}: array {key!r} holds {array.dtype}, not numbers")
+    if not np.all(np.isfinite(array)) or (array.size and float(np.max(np.abs(array))) > limit):
+        raise ModelIntegrityError(f"{where}: array {key!r} holds NaN, infinite or implausibly large values "
+                                  f"(|value| > {limit:g})")
+
+
+def _read_model_folder(folder: Path) -> dict[str, Any]:
     from .embed import BACKENDS
     from .taxonomy import LABELS
 
     layout = ModelLayout()
-    folder = Path(path)
-    verify_manifest(folder, required=(layout.config, layout.head))
     config = read_json(folder, layout.config)
+    if not isinstance(config, dict):
+        raise ModelIntegrityError(f"{folder / layout.config}: not a JSON object")
     if config.get("format") != "darien_nlp.policy_classifier.v1":
         raise ModelIntegrityError(f"{folder / layout.config}: unknown format {config.get('format')!r}")
-    if list(config.get("labels", [])) != list(LABELS):
+    if not isinstance(config.get("labels"), list) or list(config["labels"]) != list(LABELS):
         raise ModelIntegrityError(
             f"Model at {str(folder)!r} was trained for labels {config.get('labels')}, but this "
             f"library's taxonomy is {list(LABELS)}; retrain it or use a matching library version"
         )
+    n_features = config.get("n_features")
+    if isinstance(n_features, bool) or not isinstance(n_features, int) or n_features < 1:
+        raise ModelIntegrityError(f"{folder / layout.config}: 'n_features' must be a positive int, got {n_features!r}")
     head = load_arrays(folder, layout.head)
-    expected = {"coef": (len(LABELS), config["n_features"]), "intercept": (len(LABELS),),
+    where = str(folder / layout.head)
+    expected = {"coef": (len(LABELS), n_features), "intercept": (len(LABELS),),
                 "calibration": (len(LABELS), 2), "thresholds": (len(LABELS),)}
     for key, shape in expected.items():
         if key not in head or tuple(head[key].shape) != shape:
-            raise ModelIntegrityError(f"{folder / layout.head}: array {key!r} missing or not of shape {shape}")
-    spec = config["embedder"]
-    if spec.get("name") not in BACKENDS:
-        raise ModelIntegrityError(f"{folder / layout.config}: unknown embedder {spec.get('name')!r}")
+            raise ModelIntegrityError(f"{where}: array {key!r} missing or not of shape {shape}")
+    for key, array in head.items():
+        _check_finite(where, key, array)
+    if np.any(head["thresholds"] < 0) or np.any(head["thresholds"] > 1):
+        raise ModelIntegrityError(f"{where}: array 'thresholds' must lie in [0, 1]; got {head['thresholds'].tolist()}")
+    if "scope_threshold" in head and not 0 <= float(head["scope_threshold"].ravel()[0]) <= 1:
+        raise ModelIntegrityError(f"{where}: array 'scope_threshold' must lie in [0, 1]")
+    spec = config.get("embedder")
+    if not isinstance(spec, dict) or spec.get("name") not in BACKENDS:
+        raise ModelIntegrityError(f"{folder / layout.config}: unknown embedder "
+                                  f"{spec.get('name') if isinstance(spec, dict) else spec!r}")
+    _check_spec(folder / layout.config, spec)
     state = load_arrays(folder, layout.embedder_state) if (folder / layout.embedder_state).is_file() else {}
+    for key, array in state.items():
+        _check_finite(str(folder / layout.embedder_state), key, array, limit=1e12)
     embedder = BACKENDS[spec["name"]].from_spec(spec, state, base_dir=folder)
     return {"config": config, "head": head, "embedder": embedder, "scope": _read_scope(folder, config, head)}
+
+
+#: Embedder options that must be positive ints (``window``: >= 0) / finite numbers >= 0 when a spec holds them.
+_POSITIVE_INTS = ("max_length", "batch_size", "threads", "window", "max_features", "min_df")
+_NON_NEGATIVE = ("weight", "dense_weight", "bilingual_weight")
+
+
+def _check_spec(where: Path, spec: dict, depth: int = 0) -> None:
+    """Option values of an embedder spec (and the specs nested in it) of the right type and range."""
+    if depth > 8:
+        raise ModelIntegrityError(f"{where}: embedder specs nested more than 8 deep")
+    for key in _POSITIVE_INTS:
+        value = spec.get(key)
+        least = 0 if key == "window" else 1
+        if key in spec and (isinstance(value, bool) or not isinstance(value, int) or value < least):
+            raise ModelIntegrityError(f"{where}: embedder {spec.get('name')!r} option {key!r} must be an int >= {least}, "
+                                      f"got {value!r}")
+    for key in _NON_NEGATIVE:
+        value = spec.get(key)
+        if key in spec and (isinstance(value, bool) or not isinstance(value, (int, float)) or not np.isfinite(value)
+                            or value < 0):
+            raise ModelIntegrityError(f"{where}: embedder {spec.get('name')!r} option {key!r} must be a finite number "
+                                      f">= 0, got {value!r}")
+    for value in spec.values():
+        if isinstance(value, dict) and "name" in value:
+            _check_spec(where, value, depth + 1)
 
 
 def _read_scope(folder: Path, config: dict[str, Any], head: dict[str, np.ndarray]) -> dict[str, Any] | None:
@@ -253,9 +316,10 @@ def _read_scope(folder: Path, config: dict[str, Any], head: dict[str, np.ndarray
 
     if "scope" not in config:
         return None
-    spec = config["scope"].get("embedder", {})
-    if spec.get("name") not in BACKENDS:
-        raise ModelIntegrityError(f"{folder}: unknown scope embedder {spec.get('name')!r}")
+    spec = config["scope"].get("embedder", {}) if isinstance(config["scope"], dict) else None
+    if not isinstance(spec, dict) or spec.get("name") not in BACKENDS:
+        raise ModelIntegrityError(f"{folder}: unknown scope embedder {spec!r}")
+    _check_spec(folder / ModelLayout().config, spec)
     embedder = BACKENDS[spec["name"]].from_spec(spec, {}, base_dir=folder)
     shapes = {"scope_intercept": (1,), "scope_calibration": (2,), "scope_threshold": (1,)}
     for key, shape in shapes.items():

@@ -151,3 +151,50 @@ def test_a_failed_ensemble_save_keeps_the_previous_ensemble(fitted, tmp_path, mo
     with pytest.raises(OSError, match="no space"):
         save_ensemble(folder, {members[0]: 3.0, members[1]: 1.0})
     assert _snapshot(folder) == before and load_predictor(folder).weights_.tolist() == [0.5, 0.5]
+
+
+def _edit_and_reseal(folder, *, arrays=None, config=None):
+    """Change a saved model by hand and rewrite its manifest (as a careless or hostile editor would)."""
+    from darien_nlp.persistence import load_arrays, save_arrays
+
+    if arrays:
+        head = load_arrays(folder, "head.safetensors")
+        arrays(head)
+        save_arrays(folder, "head.safetensors", head)
+    if config:
+        data = json.loads((folder / "config.json").read_text())
+        data = config(data) or data
+        (folder / "config.json").write_text(json.dumps(data))
+    write_manifest(folder)
+
+
+def _set(array_name, index, value):
+    def edit(head):
+        head[array_name] = head[array_name].copy()
+        head[array_name].flat[index] = value
+    return edit
+
+
+@pytest.mark.parametrize("arrays, config, match", [
+    (_set("coef", 0, np.nan), None, "'coef' holds NaN"),
+    (_set("coef", 3, 1e300), None, "'coef' holds NaN, infinite or implausibly large"),
+    (_set("intercept", 0, np.inf), None, "'intercept'"),
+    (_set("thresholds", 1, np.nan), None, "'thresholds' holds NaN"),
+    (_set("thresholds", 1, -0.2), None, "'thresholds' must lie in"),
+    (_set("thresholds", 1, 1.5), None, "'thresholds' must lie in"),
+    (None, lambda c: c["embedder"].update(max_length=-5), "'max_length' must be an int >= 1"),
+    (None, lambda c: c["embedder"].update(max_length="256"), "'max_length' must be an int"),
+    (None, lambda c: c.update(n_features="384"), "'n_features' must be a positive int"),
+    (None, lambda c: c.update(embedder=["static.v1"]), "unknown embedder"),
+    (None, lambda c: c.update(labels={"a": 1}), "trained for labels"),
+    (None, lambda c: [c], "not a JSON object"),
+    (None, lambda c: c["embedder"].update(model=7), "folder name inside the models folder"),
+])
+def test_hand_edited_values_are_refused_naming_the_file(saved, arrays, config, match):
+    from darien_nlp.inference import load_predictor
+
+    _edit_and_reseal(saved, arrays=arrays, config=config)
+    with pytest.raises(ModelIntegrityError, match=match):
+        load_predictor(saved)
+    with pytest.raises(ModelIntegrityError):
+        PolicyClassifier.load(saved)
