@@ -138,7 +138,10 @@ def load_model(model: Any = "default"):
 def _check_threshold(threshold):
     if threshold is None:
         return None
-    if isinstance(threshold, bool) or not isinstance(threshold, (int, float)) or not 0.0 <= threshold <= 1.0:
+    import numbers
+
+    # numbers.Real: numpy scalars (np.float32(0.5)) are thresholds too; NaN fails the range test
+    if isinstance(threshold, bool) or not isinstance(threshold, numbers.Real) or not 0.0 <= float(threshold) <= 1.0:
         raise ValueError(f"The 'threshold' parameter of classify must be a float in [0, 1] or None. Got {threshold!r} instead.")
     return float(threshold)
 
@@ -193,6 +196,9 @@ def classify(texts: str | Iterable[str], *, model: Any = "default", threshold: f
         raise TypeError("classify() needs str, got bytes: decode it first, e.g. data.decode('utf-8')")
     if not single and not isinstance(texts, Iterable):
         raise TypeError(f"classify() needs a string or an iterable of strings, got {type(texts).__name__}")
+    if isinstance(texts, Mapping):
+        raise TypeError(f"classify() needs a string or an iterable of strings, got a {type(texts).__name__} "
+                        "(iterating it would classify its keys); pass list(d.values()) or the texts you mean")
     items = [texts] if single else list(texts)
     for position, text in enumerate(items):
         if not isinstance(text, str):
@@ -270,6 +276,8 @@ def classify_document(document: str | Document, *, model: Any = "default", thres
     passages carrying each label; ``strongest`` lists the ``top``
     highest-scoring labelled passages per label.
     """
+    if isinstance(top, bool) or not isinstance(top, int) or top < 0:
+        raise ValueError(f"The 'top' parameter of classify_document must be an int >= 0. Got {top!r} instead.")
     if isinstance(document, str):
         from .corpus import normalise
 
@@ -316,9 +324,10 @@ def _dataset_text(value, position: int, column: str) -> str:
 
 
 def classify_dataset(data, text_column: str = "text", *, model: Any = "default", threshold: float | None = None,
-                     batch_size: int = 2048):
+                     batch_size: int = 2048, overwrite: bool = False):
     """Add ``labels`` and ``score_<label>`` columns to a ``datasets.Dataset`` or pandas ``DataFrame``.
 
+    Columns of those names already in ``data`` are refused (naming them) unless ``overwrite=True``.
     A ``Dataset`` is processed with batched ``.map``; a ``DataFrame`` gets a new copy.
     Missing values in the text column (``None``, ``NaN``, pandas ``NA``) are treated as empty (no
     labels); a column that holds anything else but text is refused before any row is classified.
@@ -332,6 +341,12 @@ def classify_dataset(data, text_column: str = "text", *, model: Any = "default",
         raise TypeError(f"classify_dataset() needs a datasets.Dataset or a pandas DataFrame, got {type(data).__name__}")
     if text_column not in columns:
         raise ValueError(f"classify_dataset(): no column {text_column!r}; columns are {list(columns)}")
+    taken = [name for name in ("labels", *(f"score_{label}" for label in LABELS)) if name in columns]
+    if taken and not overwrite:
+        raise ValueError(f"classify_dataset(): the data already has column(s) {taken}, which this would replace; "
+                         "rename them, or pass overwrite=True")
+    if taken and text_column in taken:
+        raise ValueError(f"classify_dataset(): the text column {text_column!r} would be replaced by the output")
 
     if hasattr(data, "features"):  # a Dataset: refuse a column that is not text before mapping anything
         dtype = getattr(data.features.get(text_column), "dtype", None)

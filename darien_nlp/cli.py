@@ -355,6 +355,8 @@ def _demo(args) -> int:
 
         model_dir = default_model_path(args.model)
     except (ImportError, FileNotFoundError) as error:
+        if args.model != "default":  # a model the user named and that is not there is an error, not a fallback
+            raise FileNotFoundError(f"--model {args.model}: {error}") from error
         classify_document = None
         print(f"(no classifier available: {error}; showing segmentation only)")
     for document in corpus:

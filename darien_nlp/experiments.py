@@ -186,6 +186,7 @@ def run_experiment(config_path: str | Path, *, overrides: Sequence[str] = (), re
     """Run the experiment in ``config_path``; return its results folder."""
     config = load_config(config_path, overrides)
     root_dir = Path(root) if root is not None else Path.cwd()
+    _check_output_not_replaced_by_accident(config, overrides, root_dir, config_path)
     name = config["experiment"]["name"]
     digest = hashlib.sha256(json.dumps(config, sort_keys=True, default=str).encode()).hexdigest()[:8]
     stamp = _dt.datetime.now().strftime("%Y%m%d-%H%M%S")
@@ -221,6 +222,22 @@ def run_experiment(config_path: str | Path, *, overrides: Sequence[str] = (), re
         package_logger.removeHandler(handler)
         package_logger.setLevel(previous_level)
         handler.close()
+
+
+def _check_output_not_replaced_by_accident(config: dict, overrides: Sequence[str], root: Path, config_path) -> None:
+    """A config changed with ``--set`` must not write over the model its file names (a sweep over
+    ``train_policy_static.toml`` once replaced ``models/policy-static``): unless an override names an
+    ``output.`` key, an existing ``output.model_dir`` (or ``output.dir``) is refused."""
+    if not overrides or any(item.split("=", 1)[0].strip().startswith("output.") for item in overrides):
+        return
+    output = config.get("output", {})
+    for key in ("model_dir", "dir"):
+        value = output.get(key)
+        if isinstance(value, str) and value and (root / value).exists():
+            raise ConfigError(
+                f"{config_path}: --set changes this config, but output.{key} = {value!r} already holds a model, "
+                f"which the run would replace. Write elsewhere (--set output.{key}=/tmp/sweep) or, to replace it, "
+                f"say so (--set output.{key}={value})")
 
 
 #: A run folder's state: running (or killed: its pid is gone), complete, failed.

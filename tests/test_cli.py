@@ -139,3 +139,22 @@ def test_classify_cuts_an_endless_line_with_bounded_memory(tmp_path, capsys, mon
     assert main(["classify", str(lines)]) == 0
     records = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
     assert len(records) == 2 and "longer than 64 bytes" in records[0]["warning"] and "warning" not in records[1]
+
+
+def test_demo_with_a_model_that_is_not_there_exits_2(tmp_path, capsys):
+    _release(tmp_path / "in")
+    assert main(["demo", str(tmp_path / "in"), "--model", "nope"]) == 2
+    assert "--model nope" in capsys.readouterr().err
+
+
+def test_a_sweep_does_not_replace_the_model_its_config_names(tmp_path, capsys, monkeypatch):
+    (tmp_path / "models" / "policy-x").mkdir(parents=True)
+    (tmp_path / "models" / "policy-x" / "config.json").write_text("{}")
+    config = tmp_path / "train_x.toml"
+    config.write_text('[experiment]\nname = "train_x"\nkind = "train_classifier.v1"\nseed = 1\n'
+                      '[output]\nmodel_dir = "models/policy-x"\n')
+    monkeypatch.chdir(tmp_path)
+    assert main(["experiment", "run", str(config), "--set", "model.C_grid=[2.0]", "--results", str(tmp_path / "r")]) == 2
+    err = capsys.readouterr().err
+    assert "already holds a model" in err and "--set output.model_dir=" in err
+    assert (tmp_path / "models" / "policy-x" / "config.json").read_text() == "{}"

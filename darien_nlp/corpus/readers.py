@@ -73,7 +73,7 @@ class LoadReport:
         """One line for logs and the CLI."""
         reasons: dict[str, int] = {}
         for skip in self.skipped:
-            key = skip.reason.split(":")[0]
+            key = re.split(r": | \(", skip.reason, maxsplit=1)[0]  # "not valid JSON (Expecting ':' ...)" -> "not valid JSON"
             reasons[key] = reasons.get(key, 0) + 1
         parts = [f"{self.documents} documents"]
         if self.skipped:
@@ -263,6 +263,8 @@ def load_corpus(
                        select=None if select is None else (select if callable(select) else frozenset(select).__contains__),
                        include=(include,) if isinstance(include, str) else (tuple(include) if include else None))
     if isinstance(source, (str, os.PathLike)):
+        if not os.fspath(source).strip():
+            raise ValueError("load_corpus: source is an empty path; give a file or folder (use '.' for the current folder)")
         path = Path(source)
         if not path.exists():
             raise FileNotFoundError(f"load_corpus: no such file or folder: {str(path)!r}")
@@ -329,9 +331,21 @@ def _is_dataframe(source: Any) -> bool:
 
 
 def _decode(data: bytes, where: str, options: _Options, report: LoadReport) -> str:
-    """Decode bytes; on invalid UTF-8 fall back to cp1252, then latin-1 (never fails)."""
+    """Decode bytes; on invalid UTF-8 fall back to cp1252, then latin-1 (never fails).
+
+    A UTF-8 byte-order mark is dropped; text that starts with a UTF-16 mark is read as UTF-16 (and
+    reported)."""
+    if data[:2] in (b"\xff\xfe", b"\xfe\xff"):
+        try:
+            text = data.decode("utf-16")
+        except UnicodeDecodeError:
+            pass
+        else:
+            report.decoding_fallbacks.append(f"{where}: UTF-16 (byte-order mark); read as UTF-16")
+            return text
+    encoding = "utf-8-sig" if options.encoding.lower().replace("_", "-") in ("utf-8", "utf8") else options.encoding
     try:
-        return data.decode(options.encoding)
+        return data.decode(encoding)
     except UnicodeDecodeError as error:
         for fallback in ("cp1252", "latin-1"):
             try:
@@ -364,11 +378,29 @@ def _fail(options: _Options, report: LoadReport, source: str, location: str | No
     report.skipped.append(Skip(source, location, reason))
 
 
+def _walk(folder: Path, report: LoadReport) -> Iterator[Path]:
+    """Files under ``folder`` in sorted order, not following links to folders (no loops); a dangling link
+    and a link to a folder are reported as skipped, hidden files and folders are left out."""
+    for root, directories, files in os.walk(folder, followlinks=False):
+        directories[:] = sorted(d for d in directories if not d.startswith("."))
+        base = Path(root)
+        for name in directories:
+            if (base / name).is_symlink():
+                report.skipped.append(Skip(str(base / name), None, "symbolic link to a folder: not followed"))
+        for name in sorted(files):
+            path = base / name
+            if name.startswith("."):
+                continue
+            if path.is_symlink() and not path.exists():
+                report.skipped.append(Skip(str(path), None, "dangling symbolic link"))
+                continue
+            if path.is_file():
+                yield path
+
+
 def _read_folder(folder: Path, options: _Options, report: LoadReport) -> Iterator[Document]:
-    for path in sorted(p for p in folder.rglob("*") if p.is_file()):
+    for path in sorted(_walk(folder, report)):
         relative = path.relative_to(folder)
-        if any(part.startswith(".") for part in relative.parts):
-            continue  # hidden files (.DS_Store, .git) are not corpus files
         if options.include is not None and not any(fnmatch.fnmatch(path.name, pattern) for pattern in options.include):
             continue
         file_format = _format_of(path)
@@ -386,9 +418,13 @@ def _read_file(path: Path, file_format: str, options: _Options, report: LoadRepo
     source = str(path)
     if file_format in ("text", "markdown", "html"):
         try:
-            raw = _decode(_read_bytes(path), source, options, report)
+            data = _read_bytes(path)
         except OSError as error:
             _fail(options, report, source, None, f"cannot read file: {error}")
+            return
+        raw = _decode(data, source, options, report)
+        if "\x00" in raw[:65536]:
+            _fail(options, report, source, None, "binary data (NUL bytes), not text")
             return
         yield from _single_document(raw, path, file_format, options, report, doc_id)
     elif file_format == "jsonl":

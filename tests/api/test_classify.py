@@ -225,3 +225,26 @@ def test_lone_surrogates_are_replaced_per_item_not_fatal(model_dir, caplog):
     assert "item(s) [1]" in caplog.text and "surrogate" in caplog.text
     result = classify_document(good + "\n\nA second paragraph \udfff about asylum.", model=model_dir)
     assert len(result.passages) == 2 and "\ufffd" in result.passages[1][0].text
+
+
+def test_small_api_checks(model_dir):
+    """A dict is not a list of texts; numpy thresholds are thresholds; top must be >= 0; labels columns kept."""
+    import numpy as np
+    import pandas as pd
+
+    import darien_nlp
+
+    with pytest.raises(TypeError, match="classify its keys"):
+        darien_nlp.classify({"Migrants crossed.": 1}, model=model_dir)
+    by_float = darien_nlp.classify(["Migrants crossed the Darién."], model=model_dir, threshold=0.5)
+    by_numpy = darien_nlp.classify(["Migrants crossed the Darién."], model=model_dir, threshold=np.float32(0.5))
+    assert by_float == by_numpy
+    with pytest.raises(ValueError, match="threshold"):
+        darien_nlp.classify(["x"], model=model_dir, threshold=np.float64("nan"))
+    with pytest.raises(ValueError, match="'top'"):
+        darien_nlp.classify_document("Migrants crossed the Darién.", model=model_dir, top=-1)
+    frame = pd.DataFrame({"text": ["Migrants crossed the Darién."], "labels": ["mine"]})
+    with pytest.raises(ValueError, match=r"already has column\(s\) \['labels'\]"):
+        darien_nlp.classify_dataset(frame, model=model_dir)
+    assert list(frame["labels"]) == ["mine"]
+    assert "labels" in darien_nlp.classify_dataset(frame, model=model_dir, overwrite=True)

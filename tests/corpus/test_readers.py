@@ -137,3 +137,42 @@ def test_unknown_single_file_type(tmp_path):
 ])
 def test_parse_date(value, expected):
     assert parse_date(value) == expected
+
+
+def test_byte_order_marks_utf16_and_binary_text(tmp_path):
+    import codecs
+
+    (tmp_path / "bom.csv").write_bytes(codecs.BOM_UTF8 + b"id,text\nd1,Migrants crossed the border.\n")
+    (tmp_path / "bom.jsonl").write_bytes(codecs.BOM_UTF8 + b'{"id": "j1", "text": "Asylum claims rose."}\n')
+    (tmp_path / "wide.txt").write_bytes("Los migrantes cruzan el Darién.".encode("utf-16"))
+    (tmp_path / "blob.txt").write_bytes(b"\x00\x01\x02binary\x00" * 10)
+    corpus = load_corpus(tmp_path, on_error="skip")
+    documents = {d.doc_id: d for d in corpus}
+    assert documents["d1"].text == "Migrants crossed the border."  # the id header was read despite the BOM
+    assert documents["j1"].text == "Asylum claims rose."
+    assert documents["wide"].text == "Los migrantes cruzan el Darién."
+    assert "blob" not in documents
+    assert [s.reason for s in corpus.report.skipped] == ["binary data (NUL bytes), not text"]
+    assert "UTF-16" in corpus.report.decoding_fallbacks[0]
+    with pytest.raises(CorpusError, match="binary data"):
+        list(load_corpus(tmp_path / "blob.txt"))
+
+
+def test_links_in_a_folder_are_reported_and_loops_not_followed(tmp_path):
+    (tmp_path / "a.txt").write_text("Migrants crossed the border at night.")
+    (tmp_path / "gone.txt").symlink_to(tmp_path / "missing.txt")
+    (tmp_path / "loop").symlink_to(tmp_path, target_is_directory=True)
+    corpus = load_corpus(tmp_path, on_error="skip")
+    assert [d.doc_id for d in corpus] == ["a"]
+    reasons = sorted(s.reason for s in corpus.report.skipped)
+    assert reasons == ["dangling symbolic link", "symbolic link to a folder: not followed"]
+    assert "dangling symbolic link: 1" in corpus.report.summary()
+
+
+def test_empty_path_is_refused_and_summary_keeps_reasons_whole(tmp_path):
+    with pytest.raises(ValueError, match="empty path"):
+        load_corpus("")
+    (tmp_path / "bad.jsonl").write_text('{"id": 1 "text": "x"}\n')
+    corpus = load_corpus(tmp_path / "bad.jsonl", on_error="skip")
+    list(corpus)
+    assert "not valid JSON: 1" in corpus.report.summary()
