@@ -44,6 +44,7 @@ RECIPES = {
     "benchmark_classify.v1": "darien_nlp.recipes.benchmark:RECIPE",
     "topics.v1": "darien_nlp.recipes.topics:RECIPE",
     "topics_benchmark.v1": "darien_nlp.recipes.topics_benchmark:RECIPE",
+    "reliability.v1": "darien_nlp.recipes.reliability:RECIPE",
 }
 
 

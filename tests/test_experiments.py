@@ -122,3 +122,17 @@ def test_runs_get_their_own_folders_and_failed_or_killed_runs_are_listed_so(tmp_
     out = capsys.readouterr().out
     assert out.count("  complete") == 2 and "  failed  FileNotFoundError" in out and "  interrupted" in out
     assert main(["experiment", "list", "nothing", "--results", str(results)]) == 2
+
+
+def test_reliability_recipe_reports_growth_rows(tmp_path):
+    path = _write(tmp_path, '[experiment]\nname = "reliability"\nkind = "reliability.v1"\nseed = 1\n'
+                            '[fuzz]\nrun = false\n[growth]\nsizes = [200, 400]\n')
+    from darien_nlp.api import default_model_path
+
+    path.write_text(path.read_text() + f'model = "{default_model_path("policy-static")}"\n')
+    run = run_experiment(path, results_root=tmp_path / "results", progress=False)
+    metrics = json.loads((run / "metrics.json").read_text())
+    assert metrics["fuzz"] is None and len(metrics["growth"]) == 8
+    assert all(row["seconds"] >= 0 and row["peak_mib"] >= 0 for row in metrics["growth"])
+    assert [row["n"] for row in metrics["growth"][:2]] == [200, 400] and metrics["growth"][0]["time_ratio"] is None
+    assert "| split_sentences: 'Dr. ' x n | 400 |" in (run / "report.md").read_text()

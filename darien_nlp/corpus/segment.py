@@ -147,6 +147,8 @@ def segment(
             lead = _lead_in(block) if kind == "text" else None
         for window_start, window_end in _windows(block, max_chars):
             text = block[window_start:window_end]
+            if not text.strip():  # a bare list marker ("- ") leaves nothing to read
+                continue
             if not keep_all and kind not in CONTENT_KINDS:
                 continue
             index = len(passages)
