@@ -28,11 +28,11 @@ import json
 import random
 import re
 from pathlib import Path
-from typing import Iterator
+from typing import Iterable, Iterator
 
 from .corpus import load_corpus, segment
 
-__all__ = ["DEFAULT_SIZES", "ROUND2_SIZES", "ROUND3_SIZES", "ROUND4_SIZES", "ROUND5_SIZES", "ROUND6_SIZES", "ROUNDS", "OOD_SIZES", "EVAL_ROUNDS", "OOD_CORPUS_FILES", "scope_negatives", "write_annotation_task",
+__all__ = ["DEFAULT_SIZES", "ROUND2_SIZES", "ROUND3_SIZES", "ROUND4_SIZES", "ROUND5_SIZES", "ROUND6_SIZES", "ROUNDS", "OOD_SIZES", "EVAL_ROUNDS", "OOD_CORPUS_FILES", "scope_negatives", "unlabelled_passages", "write_annotation_task",
            "pass_records", "round_exclusions", "CORPUS_FILES", "draw_annotation_sample", "migration_subset_ids"]
 
 CORPUS_FILES = {
@@ -476,3 +476,60 @@ def scope_negatives(corpora_dir: str | Path, size: int, *, seed: int = 0, exclud
                     if slot < size:
                         reservoir[slot] = item
     return sorted(reservoir, key=lambda g: (g.corpus, g.passage_id))
+
+
+def unlabelled_passages(corpora_dir: str | Path, *, near: int, far: int, seed: int = 0,
+                        corpora: Iterable[str] = ("wh", "state"), exclude_docs: set[tuple[str, str]] = frozenset(),
+                        context_chars: int | None = None, reach: int = 600) -> list:
+    """Passages nobody annotated, for a teacher model to label (distillation; see ``train_classifier.v1``).
+
+    For each corpus named in ``corpora`` (keys of :data:`CORPUS_FILES` and :data:`OOD_CORPUS_FILES`),
+    two seeded reservoirs of content passages (80-1,200 characters): up to ``near`` passages within
+    ``reach`` characters of a strict migration term (English or Spanish), where the labels live,
+    and up to ``far`` of the rest, which teach what gets no label.  Documents in ``exclude_docs``
+    (``(corpus file, doc_key)``: the training gold and every evaluation set) are skipped.  The
+    term list only decides which passages are drawn; their labels come from the teacher.
+    Returns :class:`darien_nlp.data.GoldPassage` objects without labels, ``annotation_pass="unlabelled"``,
+    ``stratum`` ``"<corpus>_near"`` or ``"<corpus>_far"``, sorted by corpus and passage.
+    """
+    from .corpus import context_window
+    from .data import GoldPassage, doc_key
+
+    files = {**CORPUS_FILES, **OOD_CORPUS_FILES}
+    corpora = list(corpora)
+    unknown = [key for key in corpora if key not in files]
+    if unknown:
+        raise ValueError(f"unlabelled_passages: unknown corpora {unknown}; choose from {sorted(files)}")
+    for name, value in (("near", near), ("far", far)):
+        if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+            raise ValueError(f"unlabelled_passages: {name} must be an int >= 0. Got {value!r} instead.")
+    rng = random.Random(seed)
+    drawn: list = []
+    for key in corpora:
+        file_name = files[key]
+        reservoirs: dict[str, list] = {"near": [], "far": []}
+        seen = {"near": 0, "far": 0}
+        sizes = {"near": near, "far": far}
+        for document in load_corpus(Path(corpora_dir) / file_name):
+            if (file_name, doc_key(document.doc_id)) in exclude_docs:
+                continue
+            strict = _mentions(_MIGRATION_STRICT, document.text)
+            for passage in segment(document):
+                if not 80 <= len(passage.text) <= 1200:
+                    continue
+                stratum = "near" if _near(strict, passage.start, passage.end, reach) else "far"
+                seen[stratum] += 1
+                slot = seen[stratum] - 1 if len(reservoirs[stratum]) < sizes[stratum] else rng.randrange(seen[stratum])
+                if slot >= sizes[stratum]:
+                    continue
+                context = None if context_chars is None else context_window(document.text, passage.start, passage.end,
+                                                                             context_chars)
+                item = GoldPassage(passage_id=passage.passage_id, corpus=file_name, doc_id=document.doc_id,
+                                   start=passage.start, end=passage.end, text=passage.text, labels=(), split="train",
+                                   annotation_pass="unlabelled", stratum=f"{key}_{stratum}", context=context)
+                if slot == len(reservoirs[stratum]):
+                    reservoirs[stratum].append(item)
+                else:
+                    reservoirs[stratum][slot] = item
+        drawn += reservoirs["near"] + reservoirs["far"]
+    return sorted(drawn, key=lambda g: (g.corpus, g.passage_id))

@@ -7,7 +7,7 @@ a model).  Backends are named with a version, so old configs keep their
 meaning when a backend changes.
 
 >>> sorted(BACKENDS)
-['context.v1', 'hybrid.v1', 'minilm.v1', 'minilm_tuned.v1', 'static.v1', 'static_lex.v1', 'tfidf.v1']
+['context.v1', 'hybrid.v1', 'minilm.v1', 'minilm_tuned.v1', 'static.v1', 'static_lex.v1', 'tfidf.v1', 'usem3.v1']
 """
 from __future__ import annotations
 
@@ -23,17 +23,19 @@ from .minilm import MiniLMEmbedder
 from .minilm_tuned import MiniLMTunedEmbedder
 from .static import StaticEmbedder, default_static_path
 from .tfidf import TfidfEmbedder
+from .usem3 import USEm3Embedder
 
 __all__ = ["Embedder", "BACKENDS", "ALIASES", "make_embedder", "StaticEmbedder",
-           "MiniLMEmbedder", "MiniLMTunedEmbedder", "TfidfEmbedder", "ContextEmbedder", "HybridEmbedder", "StaticLexicalEmbedder", "default_static_path", "resolve_backend"]
+           "MiniLMEmbedder", "MiniLMTunedEmbedder", "TfidfEmbedder", "ContextEmbedder", "HybridEmbedder", "StaticLexicalEmbedder", "USEm3Embedder", "default_static_path", "resolve_backend"]
 
 BACKENDS = {"static.v1": StaticEmbedder, "minilm.v1": MiniLMEmbedder, "tfidf.v1": TfidfEmbedder,
             "hybrid.v1": HybridEmbedder, "static_lex.v1": StaticLexicalEmbedder,
-            "minilm_tuned.v1": MiniLMTunedEmbedder, "context.v1": ContextEmbedder}
+            "minilm_tuned.v1": MiniLMTunedEmbedder, "context.v1": ContextEmbedder,
+            "usem3.v1": USEm3Embedder}
 #: Short names users type, mapped to the current version.
 ALIASES = {"static": "static.v1", "minilm": "minilm.v1", "tfidf": "tfidf.v1", "hybrid": "hybrid.v1",
            "static_lex": "static_lex.v1", "minilm_tuned": "minilm_tuned.v1",
-           "context": "context.v1"}
+           "context": "context.v1", "usem3": "usem3.v1"}
 
 
 def resolve_backend(name: str, *, owner: str = "PolicyClassifier") -> str:

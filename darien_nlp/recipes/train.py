@@ -15,12 +15,14 @@ logger = logging.getLogger(__name__)
 SPLITS_EVALUATED = ("dev", "test", "seeds")
 #: Results key of a context model evaluated on passages alone.
 ALONE = "model_passage_alone"
+#: Results key of the same recipe trained without the teacher-labelled passages.
+WITHOUT = "model_without_distillation"
 
 
 def _system_name(name: str, summary) -> str:
     """Row name of a results key: the model's own name (its folder) for ``model``."""
     model = summary.get("model_name") or "trained model"
-    return {"model": model, ALONE: f"{model}, passage alone"}.get(name, name)
+    return {"model": model, ALONE: f"{model}, passage alone", WITHOUT: f"{model} without distillation"}.get(name, name)
 
 
 def _texts(gold):
@@ -29,6 +31,13 @@ def _texts(gold):
 
 def _with_context(gold):
     return [(g.text, g.context) for g in gold]
+
+
+def _with_context_if(model):
+    """The inputs a fitted model reads: ``(text, context)`` pairs if it reads context, else texts."""
+    if not getattr(model, "uses_context", False):
+        return _texts
+    return lambda gold: [(g.text, g.context) if g.context is not None else g.text for g in gold]
 
 
 def _evaluate_model(predict_proba, thresholds, gold_by_split, n_bootstrap, seed, inputs=_texts, keep=None):
@@ -108,7 +117,9 @@ def run(context: RunContext) -> dict:
         else:
             scope_train = drawn
     synthetic = _synthetic(context, train, seed)
-    train = train + synthetic
+    gold_train = train = train + synthetic
+    teacher, distilled, distill_summary = _distilled(context, gold, window, seed)
+    train = train + distilled
     logger.info("gold: %s", {k: len(v) for k, v in {"train": train, **by_split}.items()})
     texts, labels = [g.text for g in train], label_matrix(train)
     groups = [f"{g.corpus}|{g.doc_id}" for g in train]
@@ -160,9 +171,23 @@ def run(context: RunContext) -> dict:
             training_inputs(training), label_matrix(training),
             groups=[f"{g.corpus}|{g.doc_id}" for g in training], **scope_arguments())
         logger.info("final model fitted on %d passages in %.1f s", len(training), time.perf_counter() - started)
-    predictions: dict[str, dict] = {name: {} for name in ("model", ALONE, *config["baselines"]["run"])}
+    others = {}  # systems shown beside the model: the teacher and the same student without distillation
+    if teacher is not None:
+        others[f"teacher {distill_summary['teacher']}"] = teacher
+        if config["distill"]["compare"]:
+            without = gold_train + (by_split["dev"] if model_config["refit_on_dev"] else [])
+            started = time.perf_counter()
+            others[WITHOUT] = make(model_config["backend"], best_C, head, options, with_scope=True).fit(
+                training_inputs(without), label_matrix(without), groups=[f"{g.corpus}|{g.doc_id}" for g in without],
+                **scope_arguments())
+            logger.info("student without distillation fitted in %.1f s", time.perf_counter() - started)
+    predictions: dict[str, dict] = {name: {} for name in ("model", ALONE, *others, *config["baselines"]["run"])}
     results = {"model": _evaluate_model(classifier.predict_proba, classifier.thresholds_, by_split, n_bootstrap, seed,
                                         inputs, keep=predictions["model"])}
+    for name, other in others.items():
+        reads = _with_context_if(other)
+        results[name] = _evaluate_model(other.predict_proba, other.thresholds_, by_split, n_bootstrap, seed, reads,
+                                        keep=predictions[name])
     if window is not None:  # the same model on passages without their document (what classify(text) sees)
         results[ALONE] = _evaluate_model(classifier.predict_proba, classifier.thresholds_, by_split, n_bootstrap, seed,
                                          keep=predictions[ALONE])
@@ -178,8 +203,9 @@ def run(context: RunContext) -> dict:
                                                 keep=predictions[baseline])
         logger.info("baseline %s done in %.1f s", baseline, time.perf_counter() - started)
     comparisons = _compare_on_test(predictions, by_split["test"], n_bootstrap, seed)
-    out_of_domain = _out_of_domain(context, classifier, _system_name("model", {"model_name": _model_name(config)}),
-                                   window, by_split["dev"], n_bootstrap, seed)
+    named = {"model_name": _model_name(config)}
+    out_of_domain = _out_of_domain(context, classifier, _system_name("model", named), window, by_split["dev"],
+                                   n_bootstrap, seed, {_system_name(k, named): v for k, v in others.items()})
 
     fingerprint = gold_fingerprint(training)
     summary = {
@@ -188,6 +214,7 @@ def run(context: RunContext) -> dict:
         "bare_share": bare_share,
         "train_size": len(training), "scope_negatives": negatives, "scope": scope,
         "synthetic": {label: sum(label in g.labels for g in synthetic) for label in LABELS} | {"passages": len(synthetic)},
+        "distill": distill_summary,
         "scope_threshold": getattr(classifier, "scope_threshold_", None), "refit_on_dev": model_config["refit_on_dev"], "sizes": {k: len(v) for k, v in by_split.items()},
         "training_fingerprint": fingerprint,
         "thresholds": dict(zip(LABELS, map(float, classifier.thresholds_))),
@@ -212,10 +239,10 @@ def run(context: RunContext) -> dict:
     return summary
 
 
-def _out_of_domain(context, classifier, name, window, dev, n_bootstrap, seed) -> dict:
-    """The trained model and the untrained baselines on the out-of-domain and out-of-scope sets
-    (``data.evaluation_sets``; no passage of them trains anything), as in ``evaluate_ood``.
-    Zero-shot cuts come from the in-domain dev split."""
+def _out_of_domain(context, classifier, name, window, dev, n_bootstrap, seed, others=None) -> dict:
+    """The trained model, ``others`` (name -> model, e.g. a teacher) and the untrained baselines on the
+    out-of-domain and out-of-scope sets (``data.evaluation_sets``; no passage of them trains anything),
+    as in ``evaluate_ood``.  Zero-shot cuts come from the in-domain dev split."""
     from ..baselines import ZeroShot
     from ..data import label_matrix
     from .ood import _evaluate_set, baseline_predictions, load_sets, model_predictions
@@ -225,16 +252,23 @@ def _out_of_domain(context, classifier, name, window, dev, n_bootstrap, seed) ->
     if not settings["out_of_domain"] or directory is None or not (directory / "gold.jsonl").is_file():
         return {}
     started = time.perf_counter()
-    sets, languages = load_sets(context.corpora(), directory, window or 600)
+    windows = [window] + [getattr(other, "context_chars", None) for other in (others or {}).values()]
+    windows = {w for w in windows if w is not None}
+    if len(windows) > 1:
+        raise ValueError(f"The systems compared read different context windows {sorted(windows)}; "
+                         "give the teacher and the student the same window")
+    sets, languages = load_sets(context.corpora(), directory, windows.pop() if windows else 600)
     zero_shot = None
     if settings["zero_shot_encoder"]:
         zero_shot = ZeroShot(settings["zero_shot_encoder"])
         zero_shot.fit_cuts([g.text for g in dev], label_matrix(dev))
     evaluated = {}
     for set_name, passages in sets.items():
-        predictions = model_predictions(name, classifier, passages) | baseline_predictions(
-            [g.text for g in passages], zero_shot)
-        evaluated[set_name] = _evaluate_set(passages, predictions, n_bootstrap, seed, [name])
+        predictions = model_predictions(name, classifier, passages)
+        for other_name, other in (others or {}).items():
+            predictions |= model_predictions(other_name, other, passages)
+        predictions |= baseline_predictions([g.text for g in passages], zero_shot)
+        evaluated[set_name] = _evaluate_set(passages, predictions, n_bootstrap, seed, [name, *(others or {})])
     logger.info("out-of-domain sets evaluated in %.1f s", time.perf_counter() - started)
     return {"sets": evaluated, "languages": languages,
             "zero_shot_cuts": None if zero_shot is None else dict(zip(LABELS, map(float, zero_shot.cuts_)))}
@@ -262,18 +296,75 @@ def _synthetic(context, train, seed) -> list:
     return kept
 
 
-def _scope_negatives(context, gold, size, seed, window) -> list:
-    """Label-less passages of pages that never mention migration (:func:`darien_nlp.sampling.scope_negatives`),
-    skipping every document of the training gold and of the out-of-domain evaluation set."""
+def _annotated_docs(context, gold) -> set:
+    """``(corpus file, doc_key)`` of every document with gold: the training gold's and the evaluation sets'."""
     from ..data import doc_key, read_annotations, record_doc
-    from ..sampling import scope_negatives
 
-    if isinstance(size, bool) or not isinstance(size, int) or size < 0:
-        raise ValueError(f"data.scope_negatives must be an int >= 0. Got {size!r} instead.")
     excluded = {(g.corpus, doc_key(g.doc_id)) for g in gold}
     evaluation = context.path(context.config["data"]["evaluation_sets"])
     if evaluation is not None and (evaluation / "gold.jsonl").is_file():
         excluded |= {(r["corpus"], record_doc(r)) for r in read_annotations(evaluation / "gold.jsonl")}
+    return excluded
+
+
+def _distilled(context, gold, window, seed):
+    """``(teacher, passages, summary)``: unannotated corpus passages labelled by a stronger teacher model
+    (``[distill]``), for training only; ``(None, [], {})`` when no teacher is set.
+
+    Passages come from :func:`darien_nlp.sampling.unlabelled_passages` and skip every document that has
+    gold (training or evaluation); each gets the labels the teacher predicts at its own thresholds,
+    read with its context when the teacher reads context, and ``annotation_pass="teacher:<name>"``."""
+    import dataclasses
+
+    from ..api import default_model_path
+    from ..inference import load_predictor
+    from ..sampling import unlabelled_passages
+
+    settings = context.config["distill"]
+    if not settings["teacher"]:
+        return None, [], {}
+    teacher_ref = settings["teacher"]
+    path = default_model_path(context.path(teacher_ref) if "/" in teacher_ref else teacher_ref)
+    teacher = load_predictor(path)
+    teacher_window = getattr(teacher, "context_chars", None)
+    if window is not None and teacher_window is not None and window != teacher_window:
+        raise ValueError(f"distill.teacher reads {teacher_window} characters of context and the student {window}; "
+                         "give them the same window")
+    started = time.perf_counter()
+    passages = unlabelled_passages(context.corpora(), near=settings["near"], far=settings["far"], seed=seed,
+                                   corpora=settings["corpora"], exclude_docs=_annotated_docs(context, gold),
+                                   context_chars=teacher_window if teacher_window is not None else window)
+    drawn_seconds = time.perf_counter() - started
+    items = [(g.text, g.context) for g in passages] if teacher_window is not None else [g.text for g in passages]
+    predicted = np.zeros((len(items), len(LABELS)), dtype=bool)
+    batch = 2000
+    for start in range(0, len(items), batch):
+        predicted[start:start + batch] = teacher.predict_proba(items[start:start + batch]) >= teacher.thresholds_
+        logger.info("teacher %s: %d of %d passages labelled", path.name, min(start + batch, len(items)), len(items))
+    labelled = [dataclasses.replace(g, labels=tuple(l for l, on in zip(LABELS, row) if on),
+                                    annotation_pass=f"teacher:{path.name}",
+                                    context=g.context if window is not None else None)
+                for g, row in zip(passages, predicted)]
+    strata = sorted({g.stratum for g in labelled})
+    summary = {"teacher": path.name, "teacher_window": teacher_window, "corpora": list(settings["corpora"]),
+               "near": settings["near"], "far": settings["far"], "passages": len(labelled),
+               "drawn": {s: sum(g.stratum == s for g in labelled) for s in strata},
+               "labelled": {s: sum(g.stratum == s and bool(g.labels) for g in labelled) for s in strata},
+               "positives": {label: int(predicted[:, j].sum()) for j, label in enumerate(LABELS)},
+               "draw_seconds": round(drawn_seconds, 1), "label_seconds": round(time.perf_counter() - started - drawn_seconds, 1)}
+    logger.info("distillation: %d passages, %d given a label by %s", len(labelled),
+                sum(bool(g.labels) for g in labelled), path.name)
+    return teacher, labelled, summary
+
+
+def _scope_negatives(context, gold, size, seed, window) -> list:
+    """Label-less passages of pages that never mention migration (:func:`darien_nlp.sampling.scope_negatives`),
+    skipping every document of the training gold and of the out-of-domain evaluation set."""
+    from ..sampling import scope_negatives
+
+    if isinstance(size, bool) or not isinstance(size, int) or size < 0:
+        raise ValueError(f"data.scope_negatives must be an int >= 0. Got {size!r} instead.")
+    excluded = _annotated_docs(context, gold)
     negatives = scope_negatives(context.corpora(), size, seed=seed, exclude_docs=excluded, context_chars=window)
     logger.info("scope negatives: %d passages of pages that never mention migration", len(negatives))
     return negatives
@@ -373,6 +464,24 @@ def _describe_scope(summary) -> str:
             "pass out of fold. Below it no label is given.")
 
 
+def _describe_distill(summary) -> str:
+    d = summary.get("distill") or {}
+    if not d:
+        return ""
+    drawn = ", ".join(f"{s} {n} ({d['labelled'][s]} labelled)" for s, n in d["drawn"].items())
+    unseen = [c for c in d["corpora"] if c in ("mx", "undp")]
+    return (f"Distillation: {d['passages']} unannotated passages of the {', '.join(d['corpora'])} corpora (up to "
+            f"{d['near']} per corpus near a migration term, {d['far']} elsewhere; no document with gold, training or "
+            f"evaluation) labelled by the teacher `{d['teacher']}` at its thresholds"
+            + (f", read with {d['teacher_window']} characters of context" if d.get("teacher_window") else "")
+            + f", joined the training passages: {drawn}; positives per label "
+            + ", ".join(f"{l} {d['positives'][l]}" for l in LABELS)
+            + f" (drawn in {d['draw_seconds']} s, labelled in {d['label_seconds']} s). The teacher and the same recipe "
+            "without these passages are reported beside the model."
+            + (f" The {' and '.join(unseen)} corpora gave unlabelled training text here, so their out-of-domain sets "
+               "measure unseen documents of a publisher the model has read, not an unseen publisher." if unseen else ""))
+
+
 def _report(config, summary) -> str:
     return "\n".join([
         f"# {config['experiment']['name']}", "",
@@ -380,6 +489,7 @@ def _report(config, summary) -> str:
         f"trained on {summary['train_size']} passages (fingerprint `{summary['training_fingerprint'][:16]}`"
         + (f"; {summary['scope_negatives']} of them label-less passages of pages that never mention migration, "
            "drawn by rule, the rest gold" if summary.get("scope_negatives") and not summary.get("scope") else "; gold")
+        + (f", except {summary['distill']['passages']} labelled by the teacher" if summary.get("distill") else "")
         + ")"
         + ("." if not summary["refit_on_dev"] else
            " — train + dev after choosing C on dev, so the dev rows are not held out."
@@ -388,6 +498,7 @@ def _report(config, summary) -> str:
         f"Thresholds: {json.dumps({k: round(v, 2) for k, v in summary['thresholds'].items()})}", "",
         *([_describe_scope(summary), ""] if summary.get("scope") else []),
         *([_describe_synthetic(summary), ""] if summary.get("synthetic", {}).get("passages") else []),
+        *([_describe_distill(summary), ""] if summary.get("distill") else []),
         *_out_of_domain_section(summary),
         "## In domain: the gold's own dev, test and seed splits", "",
         *report_tables(summary),
@@ -474,10 +585,11 @@ def _card(config, summary) -> str:
         + (_describe_scope(summary) + " " if summary.get("scope") else "")
         + "Stored as safetensors + JSON with a sha256 manifest; no pickle.", "",
         "## Data",
-        f"{summary['train_size']} gold passages from the White House briefing-room and State Department corpora "
+        f"{summary['train_size'] - (summary.get('distill') or {}).get('passages', 0)} gold passages from the White House briefing-room and State Department corpora "
         "(see experiments/annotations/README.md); split by document." + (
             f" {config['output']['card_data']}" if config["output"]["card_data"] else "")
-        + (" " + _describe_synthetic(summary) if summary.get("synthetic", {}).get("passages") else ""), "",
+        + (" " + _describe_synthetic(summary) if summary.get("synthetic", {}).get("passages") else "")
+        + (" " + _describe_distill(summary) if summary.get("distill") else ""), "",
         *card_out_of_domain(summary),
         *card_metrics(test),
     ]
@@ -505,6 +617,11 @@ RECIPE = Recipe(
                   "scope": {},
                   "class_weight": "balanced",
                   "calibration": "sigmoid", "thresholds": "f1", "cv": 5, "refit_on_dev": False},
+        # distillation: a trained model folder (name in models/ or path) labels unannotated corpus passages,
+        # which join the training passages; "" for none. corpora: keys of sampling.CORPUS_FILES and
+        # OOD_CORPUS_FILES; near / far: passages per corpus near a migration term / elsewhere; compare: also
+        # fit the same recipe without them and report it beside the model and the teacher
+        "distill": {"teacher": "", "corpora": ["wh", "state"], "near": 4000, "far": 2000, "compare": True},
         "baselines": {"run": ["tfidf", "zero_shot"], "zero_shot_backend": "static"},
         # out_of_domain: lead the report and the card with data.evaluation_sets (sources never trained on)
         "evaluate": {"n_bootstrap": 1000, "out_of_domain": True, "zero_shot_encoder": "usem3"},
@@ -513,8 +630,9 @@ RECIPE = Recipe(
                                   "in style. Labels follow ANNOTATION.md; the rare `environment` label has the fewest "
                                   "examples."},
     },
-    choices={"model.backend": ("static", "static.v1", "minilm", "minilm.v1", "tfidf", "tfidf.v1", "hybrid", "hybrid.v1", "static_lex", "static_lex.v1", "minilm_tuned", "minilm_tuned.v1", "context", "context.v1"),
+    choices={"model.backend": ("static", "static.v1", "minilm", "minilm.v1", "tfidf", "tfidf.v1", "hybrid", "hybrid.v1", "static_lex", "static_lex.v1", "minilm_tuned", "minilm_tuned.v1", "context", "context.v1", "usem3", "usem3.v1"),
              "model.head": ("logreg.v1", "finetune.v1"),
+             "distill.corpora": ("wh", "state", "mx", "undp"),
              "baselines.run": ("tfidf", "minilm", "static", "hybrid", "static_lex", "zero_shot"),
              "model.thresholds": ("f1", "fixed")},
     run=run,

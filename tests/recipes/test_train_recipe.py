@@ -248,3 +248,63 @@ def test_a_rerun_writes_the_same_model_bytes(synthetic):
     first = {p.name: p.read_bytes() for p in (tmp_path / "model").iterdir()}
     run_experiment(config, results_root=tmp_path / "results2", progress=False)
     assert {p.name: p.read_bytes() for p in (tmp_path / "model").iterdir()} == first  # an ensemble over it stays valid
+
+
+def _unannotated_corpus(corpora, rng):
+    """Pages nobody annotated under the State Department corpus's name: what a teacher labels."""
+    name = "state-dept-press-2021-2022.jsonl.gz"
+    with gzip.open(corpora / name, "wt") as handle:
+        for d in range(30):
+            themes = [None] * 3 if d % 3 == 0 else rng.sample([t for t in THEMES if t], 3)  # some pages off the subject
+            paragraphs = [" ".join(rng.sample(THEMES[theme], 2)) for theme in themes]
+            handle.write(json.dumps({"id": f"x{d}", "date": "2024-01-01", "text": "\n\n".join(paragraphs)}) + "\n")
+    return name
+
+
+def test_distillation_adds_teacher_labelled_passages_and_reports_all_three(synthetic):
+    config, tmp_path = synthetic
+    base = config.read_text().replace('run = ["tfidf", "zero_shot"]', "run = []")
+    config.write_text(base.replace(str(tmp_path / "model"), str(tmp_path / "teacher")))
+    run_experiment(config, results_root=tmp_path / "results", progress=False)  # the teacher
+    state = _unannotated_corpus(tmp_path / "corpora", random.Random(3))
+    config.write_text(base + f"""
+[distill]
+teacher = "{tmp_path / 'teacher'}"
+corpora = ["state", "undp"]
+near = 40
+far = 10
+""")
+    run = run_experiment(config, results_root=tmp_path / "results", progress=False)
+    metrics = json.loads((run / "metrics.json").read_text())
+    distill = metrics["distill"]
+    # every UNDP page is in the evaluation set, so none is drawn; the State pages give near and far passages
+    assert set(distill["drawn"]) == {"state_near", "state_far"} and distill["drawn"]["state_near"] == 40
+    assert distill["passages"] == sum(distill["drawn"].values()) and 0 < sum(distill["labelled"].values()) < distill["passages"]
+    assert sum(distill["positives"].values()) >= sum(distill["labelled"].values())
+    without = json.loads(min(p for p in (tmp_path / "results").glob("train_synthetic/*/metrics.json")
+                             if p.parent != run).read_text())  # the teacher's own run
+    assert metrics["train_size"] == without["train_size"] + distill["passages"]
+    assert set(metrics["results"]) == {"model", "teacher teacher", "model_without_distillation"}
+    ood = metrics["out_of_domain"]["sets"]["ood test, English"]
+    assert {"model", "teacher teacher", "model without distillation"} <= set(ood["results"])
+    # the teacher is the first run's model: the same figures here as in its own run
+    assert ood["results"]["teacher teacher"] == without["out_of_domain"]["sets"]["ood test, English"]["results"]["teacher"]
+    report = (run / "report.md").read_text()
+    assert "Distillation: " in report and "labelled by the teacher `teacher`" in report
+    assert "| model without distillation | test |" in report
+    assert "Distillation: " in (tmp_path / "model" / "README.md").read_text()
+
+
+@pytest.mark.parametrize("setting, error", [('corpora = ["elsewhere"]', "distill.corpora"),
+                                             ('teacher = "no-such-model"', "No model folder"),
+                                             ("near = -1", "near must be an int")])
+def test_distillation_settings_are_checked(synthetic, setting, error):
+    config, tmp_path = synthetic
+    _unannotated_corpus(tmp_path / "corpora", random.Random(3))
+    teacher = f'teacher = "{tmp_path / "model"}"\n' if not setting.startswith("teacher") else ""
+    if teacher:
+        run_experiment(config, results_root=tmp_path / "results", progress=False)
+    corpora = "" if setting.startswith("corpora") else 'corpora = ["state"]\n'
+    config.write_text(config.read_text() + f"\n[distill]\n{teacher}{corpora}{setting}\n")
+    with pytest.raises((ValueError, FileNotFoundError), match=error):
+        run_experiment(config, results_root=tmp_path / "results", progress=False)
