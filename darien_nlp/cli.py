@@ -58,6 +58,14 @@ def _parser() -> argparse.ArgumentParser:
                                                        "running, interrupted); exit 1 if any failed or was interrupted")
     runs.add_argument("name", nargs="?", default=None, help="one experiment's runs (default: all)")
     runs.add_argument("--results", default="results", help="results folder (default: results)")
+    report = commands.add_parser(
+        "report", help="write a self-contained HTML page per experiment run (and an index)",
+        description="Write report.html into each run folder under RESULTS (a run folder, an experiment's folder, "
+                    "or the results root) and index.html beside them. No network needed to open them. "
+                    "Example: darien-nlp report results/topics_migration_subset --latest")
+    report.add_argument("results", help="a run folder, an experiment folder, or the results root")
+    report.add_argument("--corpora", default=None, help="corpora folder, to show passages' text (default: DARIEN_NLP_CORPORA)")
+    report.add_argument("--latest", action="store_true", help="only each experiment's latest run")
     annotate = commands.add_parser("annotate", help="draw passages to annotate; import an annotator's labels")
     annotate_commands = annotate.add_subparsers(dest="annotate_command", required=True)
     draw = annotate_commands.add_parser("draw", help="draw an annotation round into chunk files (outside the repo)")
@@ -108,6 +116,12 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _classify(args)
         if args.command == "annotate":
             return _annotate(args)
+        if args.command == "report":
+            from .report import write_reports
+
+            for page in write_reports(args.results, corpora=args.corpora, latest_only=args.latest):
+                print(page)
+            return 0
         if args.command == "models":
             return _models(args)
         if args.command == "sync-readme":
