@@ -41,10 +41,33 @@ def _parser() -> argparse.ArgumentParser:
     seg.add_argument("--on-error", choices=["raise", "skip"], default="raise")
     seg.add_argument("--output", "-o", default="-", help="output file (default: stdout)")
 
-    classify = commands.add_parser("classify", help="label texts (one per line) from a file or stdin")
-    classify.add_argument("input", nargs="?", default="-")
+    classify = commands.add_parser(
+        "classify", help="label texts from files, folders or stdin, streamed (JSONL, CSV or Parquet out)",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        description="Label every text (a line, a JSONL/CSV/Parquet record) or, for folders and .md/.html files "
+                    "and with --document, every passage. One output record per input record, in order; a record "
+                    "that cannot be read gets an error record in its place and the exit status is 1 after the rest "
+                    "is processed (2: usage).",
+        epilog="examples:\n"
+               "  darien-nlp classify texts.txt                         # one text per line -> JSONL on stdout\n"
+               "  cat texts.txt | darien-nlp classify - > labels.jsonl\n"
+               "  darien-nlp classify news.jsonl --text-field body --id-field url -o labels.csv\n"
+               "  darien-nlp classify releases/ --output passages.parquet  # a folder: every passage, in context\n"
+               "  darien-nlp classify articles.csv --document            # long texts segmented into passages")
+    classify.add_argument("inputs", nargs="*", default=["-"], metavar="PATH",
+                          help="files or folders; '-' or nothing: stdin")
+    classify.add_argument("--format", choices=("lines", "jsonl", "csv", "parquet", "documents"), default=None,
+                          help="input format (default: from the suffix; stdin: lines)")
+    classify.add_argument("--text-field", default="text", help="JSONL/CSV/Parquet field holding the text (default: text)")
+    classify.add_argument("--id-field", default=None, help="field copied to the output as id (default: 'id' if present)")
+    classify.add_argument("--document", action="store_true",
+                          help="segment each record's text into passages (each read with its context)")
+    classify.add_argument("--output", "-o", default="-", help="output file (default: stdout)")
+    classify.add_argument("--output-format", choices=("jsonl", "csv", "parquet"), default=None,
+                          help="default: from --output's suffix, else jsonl")
     classify.add_argument("--model", default="default")
     classify.add_argument("--threshold", type=float, default=None)
+    classify.add_argument("--no-progress", action="store_true", help="no progress line (shown only on a terminal)")
 
     experiment = commands.add_parser("experiment", help="run experiment configs")
     experiment_commands = experiment.add_subparsers(dest="experiment_command", required=True)
@@ -282,82 +305,33 @@ def _check_output_outside(output: Path, source: Path) -> None:
                          "output; write it outside the folder")
 
 
-#: Lines longer than this (bytes) are cut: a model reads at most a few thousand characters of a text.
-MAX_LINE_BYTES = 1 << 20
-#: Texts classified at a time: memory stays flat however long the input.
-CLASSIFY_BATCH = 1000
-
-
-def _lines(handle, name: str):
-    """Yield ``(line number, text or None, problem or None)`` from a binary handle, one line at a time.
-
-    A line that is not UTF-8 gives ``None`` and the reason; a line over :data:`MAX_LINE_BYTES` keeps its
-    first part (the rest is read and dropped, so memory stays bounded)."""
-    number = 0
-    while True:
-        raw = handle.readline(MAX_LINE_BYTES)
-        if not raw:
-            return
-        number += 1
-        problem = None
-        if not raw.endswith(b"\n") and len(raw) == MAX_LINE_BYTES:
-            problem = f"longer than {MAX_LINE_BYTES} bytes; its first {MAX_LINE_BYTES} bytes were read"
-            while True:  # drop the rest of the line
-                rest = handle.readline(MAX_LINE_BYTES)
-                if not rest or rest.endswith(b"\n"):
-                    break
-            raw = raw[: raw.rfind(b" ") + 1 or len(raw)]
-        try:
-            text = raw.decode("utf-8")
-        except UnicodeDecodeError as error:
-            if problem:  # the cut may have split a character
-                text = raw.decode("utf-8", errors="ignore")
-            else:
-                yield number, None, f"{name} line {number} is not valid UTF-8 ({error.reason} at byte {error.start})"
-                continue
-        yield number, text.rstrip("\r\n").removeprefix("\ufeff") if number == 1 else text.rstrip("\r\n"), problem
-
-
 def _classify(args) -> int:
-    """One JSON line per input line, in order, classified in batches; a line that cannot be read gets an
-    ``error`` record in its place (exit status 1 at the end), so no line is lost or shifted."""
-    from .api import _check_threshold, classify, load_model
+    """Stream every input through the model (see :mod:`darien_nlp.pipeline`)."""
+    from .api import _check_threshold, load_model
+    from .pipeline import ClassifyRun, Writer, output_format
 
     _check_threshold(args.threshold)
-    name = "stdin" if args.input == "-" else args.input
-    if args.input != "-" and Path(args.input).is_dir():
-        raise ValueError(f"{args.input} is a folder; classify reads one text per line from a file or stdin "
-                         "(for a folder of releases use: darien-nlp demo FOLDER)")
+    for path in args.inputs:
+        if path != "-" and not Path(path).exists():
+            raise FileNotFoundError(f"classify: no such file or folder: {path!r}")
+    if args.output != "-":
+        for path in args.inputs:
+            if path != "-":
+                _check_output_outside(Path(args.output), Path(path))
     model = load_model(args.model)  # a bad --model fails before any input is read
-    handle = sys.stdin.buffer if args.input == "-" else open(args.input, "rb")
-    failures = 0
-
-    def flush(batch):
-        texts = [text for _, text, _ in batch if text is not None]
-        predictions = iter(classify(texts, model=model, threshold=args.threshold)) if texts else iter(())
-        for number, text, problem in batch:
-            if text is None:
-                print(json.dumps({"line": number, "error": problem}))
-                continue
-            prediction = next(predictions)
-            record = {"labels": list(prediction.labels), "scores": {k: round(v, 4) for k, v in prediction.scores.items()}}
-            if problem:
-                record["warning"] = problem
-            print(json.dumps(record))
-        sys.stdout.flush()
-
-    with handle:
-        batch = []
-        for item in _lines(handle, name):
-            if item[1] is None:
-                failures += 1
-                print(f"darien-nlp: {item[2]}", file=sys.stderr)
-            batch.append(item)
-            if len(batch) >= CLASSIFY_BATCH:
-                flush(batch)
-                batch = []
-        flush(batch)
-    return 1 if failures else 0
+    run = ClassifyRun(model=model, threshold=args.threshold, text_field=args.text_field, id_field=args.id_field,
+                      document=args.document, progress=sys.stderr.isatty() and not args.no_progress)
+    try:
+        with Writer(args.output, output_format(args.output, args.output_format)) as writer:
+            return run.run(args.inputs, args.format, writer)
+    except KeyboardInterrupt:
+        print(f"\ndarien-nlp: interrupted after {run.records:,} records"
+              + ("" if args.output == "-" else f"; {args.output} was not written"), file=sys.stderr)
+        return 130
+    except BrokenPipeError:  # the reader went away (| head): stop quietly
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return 0
 
 
 def _demo(args) -> int:

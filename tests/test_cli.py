@@ -99,8 +99,11 @@ def test_segment_failure_keeps_the_previous_output(tmp_path, capsys):
 
 
 def test_classify_paths_that_are_not_files_exit_2_with_a_message(tmp_path, capsys):
-    assert main(["classify", str(tmp_path)]) == 2
-    assert "is a folder" in capsys.readouterr().err
+    import pytest
+
+    with pytest.raises(SystemExit) as exit_info:  # argparse: usage errors exit 2
+        main(["classify", str(tmp_path), "--format", "xml"])
+    assert exit_info.value.code == 2 and "invalid choice: 'xml'" in capsys.readouterr().err
     assert main(["classify", str(tmp_path / "missing.txt")]) == 2
     assert "missing.txt" in capsys.readouterr().err
     assert main(["classify", str(_release(tmp_path / "in")), "--threshold", "2"]) == 2
@@ -112,28 +115,29 @@ def test_classify_paths_that_are_not_files_exit_2_with_a_message(tmp_path, capsy
 
 
 def test_classify_keeps_one_record_per_line_and_names_a_bad_one(tmp_path, capsys, monkeypatch):
-    import darien_nlp.cli as cli
+    import darien_nlp.pipeline as pipeline
 
-    monkeypatch.setattr(cli, "CLASSIFY_BATCH", 2)  # several batches
+    monkeypatch.setattr(pipeline, "BATCH", 2)  # several batches
     lines = tmp_path / "lines.txt"
     lines.write_bytes("\ufeffMigrants crossing the Darién Gap need shelter.\n".encode()
                       + b"bad \xff byte\n\nSafe Mobility Offices opened.\r\nlast line without newline")
     assert main(["classify", str(lines)]) == 1
     captured = capsys.readouterr()
     records = [json.loads(line) for line in captured.out.splitlines()]
-    assert len(records) == 5 and records[1] == {"line": 2, "error": records[1]["error"]}
+    assert len(records) == 5 and records[1] == {"source": str(lines), "line": 2, "error": records[1]["error"]}
     assert "line 2 is not valid UTF-8" in records[1]["error"] and "line 2" in captured.err
     assert records[2]["labels"] == [] and all("labels" in r for i, r in enumerate(records) if i != 1)
     single = tmp_path / "one.txt"
     single.write_text("Migrants crossing the Darién Gap need shelter.\n")
     main(["classify", str(single)])
-    assert json.loads(capsys.readouterr().out) == records[0]  # the BOM is not part of the text
+    alone = json.loads(capsys.readouterr().out)
+    assert (alone["labels"], alone["scores"]) == (records[0]["labels"], records[0]["scores"])  # the BOM is not text
 
 
 def test_classify_cuts_an_endless_line_with_bounded_memory(tmp_path, capsys, monkeypatch):
-    import darien_nlp.cli as cli
+    import darien_nlp.pipeline as pipeline
 
-    monkeypatch.setattr(cli, "MAX_LINE_BYTES", 64)
+    monkeypatch.setattr(pipeline, "MAX_LINE_BYTES", 64)
     lines = tmp_path / "long.txt"
     lines.write_text("word " * 500 + "\nsecond line\n")
     assert main(["classify", str(lines)]) == 0
@@ -158,3 +162,79 @@ def test_a_sweep_does_not_replace_the_model_its_config_names(tmp_path, capsys, m
     err = capsys.readouterr().err
     assert "already holds a model" in err and "--set output.model_dir=" in err
     assert (tmp_path / "models" / "policy-x" / "config.json").read_text() == "{}"
+
+
+def _out(capsys):
+    return [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+
+
+def test_classify_jsonl_csv_parquet_in_and_out(tmp_path, capsys):
+    import pandas as pd
+
+    texts = ["Migrants crossing the Darién Gap need shelter and water.", "Border agents arrested smugglers."]
+    jsonl = tmp_path / "in.jsonl"
+    jsonl.write_text(json.dumps({"body": texts[0], "url": "a"}) + "\n\n" + json.dumps({"url": "b"}) + "\nnot json\n"
+                     + json.dumps({"body": texts[1], "url": "c"}) + "\n")
+    assert main(["classify", str(jsonl), "--text-field", "body", "--id-field", "url"]) == 1
+    captured = capsys.readouterr()
+    records = [json.loads(line) for line in captured.out.splitlines()]
+    assert [r.get("id") for r in records] == ["a", "b", None, "c"] and [r["line"] for r in records] == [1, 3, 4, 5]
+    assert "line 3: no 'body' field" in records[1]["error"] and "line 4: not valid JSON" in records[2]["error"]
+    assert "2 could not be read" in captured.err
+    frame = pd.DataFrame({"text": texts, "n": [1, 2]})
+    frame.to_csv(tmp_path / "in.csv", index=False)
+    frame.to_parquet(tmp_path / "in.parquet")
+    assert main(["classify", str(tmp_path / "in.csv"), "-o", str(tmp_path / "out.parquet")]) == 0
+    out = pd.read_parquet(tmp_path / "out.parquet")
+    assert list(out["row"]) == [2, 3] and out["score_humanitarian"].between(0, 1).all()
+    assert main(["classify", str(tmp_path / "in.parquet"), "-o", str(tmp_path / "out.csv")]) == 0
+    from_parquet = pd.read_csv(tmp_path / "out.csv")
+    assert list(from_parquet["row"]) == [1, 2]
+    assert list(from_parquet["score_humanitarian"].round(4)) == list(out["score_humanitarian"].round(4))
+    assert not list(tmp_path.glob(".out*partial*"))
+
+
+def test_classify_documents_and_folders_with_context(tmp_path, capsys):
+    folder = tmp_path / "releases"
+    folder.mkdir()
+    (folder / "a.txt").write_text("Title\n\nMigrants crossing the Darién Gap need shelter.\n\nPanama opened Safe "
+                                  "Mobility Offices.")
+    (folder / "bad.jsonl").write_text("{broken\n")
+    assert main(["classify", str(folder)]) == 1  # the unreadable record is reported, the rest processed
+    captured = capsys.readouterr()
+    passages = [json.loads(line) for line in captured.out.splitlines()]
+    assert [p["doc_id"] for p in passages] == ["a", "a"] and passages[0]["start"] < passages[1]["start"]
+    assert "not valid JSON" in captured.err
+    records = tmp_path / "long.jsonl"
+    records.write_text(json.dumps({"id": "x", "text": "First paragraph on asylum.\n\nSecond on the border."}) + "\n")
+    assert main(["classify", str(records), "--document"]) == 0
+    passages = _out(capsys)
+    assert [(p["doc_id"], p["line"]) for p in passages] == [("x", 1), ("x", 1)] and all("scores" in p for p in passages)
+
+
+def test_an_interrupted_classify_leaves_no_output_file(tmp_path, capsys, monkeypatch):
+    import darien_nlp.api as api
+
+    source = tmp_path / "in.txt"
+    source.write_text("one text\nanother text\n")
+
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(api, "classify", interrupted)
+    assert main(["classify", str(source), "-o", str(tmp_path / "out.jsonl")]) == 130
+    assert "was not written" in capsys.readouterr().err
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["in.txt"]
+
+
+def test_classify_streams_stdin_and_stops_quietly_on_a_closed_pipe(tmp_path):
+    import subprocess
+    import sys
+
+    lines = "\n".join(f"Migrants crossed the border, report {i}." for i in range(5000)) + "\n"
+    command = [sys.executable, "-m", "darien_nlp.cli", "classify", "-"]
+    full = subprocess.run(command, input=lines, capture_output=True, text=True, timeout=300)
+    assert full.returncode == 0 and len(full.stdout.splitlines()) == 5000
+    piped = subprocess.run(f"{' '.join(command)} | head -n 2", shell=True, input=lines, capture_output=True,
+                           text=True, timeout=300, executable="/bin/bash")
+    assert len(piped.stdout.splitlines()) == 2 and "Traceback" not in piped.stderr and "BrokenPipe" not in piped.stderr
