@@ -27,14 +27,14 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("-v", "--verbose", action="count", default=0, help="more logging (-vv for debug)")
     commands = parser.add_subparsers(dest="command", required=True)
 
-    demo = commands.add_parser("demo", help="the main job: classify every passage of a folder of releases")
+    demo = commands.add_parser("demo", help="the main job: classify every passage of a folder of releases", epilog="example:\n  darien-nlp demo seeds --include '*.txt'", formatter_class=argparse.RawDescriptionHelpFormatter)
     demo.add_argument("path", nargs="?", default="seeds", help="file or folder of releases (default: seeds)")
     demo.add_argument("--model", default="default", help="model name in models/ or a model folder")
     demo.add_argument("--top", type=int, default=3, help="strongest passages shown per label and document")
     demo.add_argument("--include", action="append", default=None, metavar="GLOB",
                       help="only files matching this pattern (repeatable), e.g. --include '*.txt'")
 
-    seg = commands.add_parser("segment", help="load a corpus and write its passages as JSON Lines")
+    seg = commands.add_parser("segment", help="load a corpus and write its passages as JSON Lines", epilog="example:\n  darien-nlp segment corpus.jsonl.gz -o passages.jsonl", formatter_class=argparse.RawDescriptionHelpFormatter)
     seg.add_argument("path")
     seg.add_argument("--max-chars", type=int, default=600)
     seg.add_argument("--all-kinds", action="store_true", help="also write headings, datelines, boilerplate")
@@ -69,16 +69,18 @@ def _parser() -> argparse.ArgumentParser:
     classify.add_argument("--threshold", type=float, default=None)
     classify.add_argument("--no-progress", action="store_true", help="no progress line (shown only on a terminal)")
 
-    experiment = commands.add_parser("experiment", help="run experiment configs")
+    experiment = commands.add_parser("experiment", help="run experiment configs", epilog="example:\n  darien-nlp experiment run experiments/train_policy_static.toml --set output.model_dir=/tmp/m", formatter_class=argparse.RawDescriptionHelpFormatter)
     experiment_commands = experiment.add_subparsers(dest="experiment_command", required=True)
-    run = experiment_commands.add_parser("run", help="run one experiment TOML file")
+    run = experiment_commands.add_parser("run", help="run one experiment TOML file", epilog="example:\n  darien-nlp experiment run experiments/evaluate_ood.toml --set loco.run=false", formatter_class=argparse.RawDescriptionHelpFormatter)
     run.add_argument("config")
     run.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
                      help="override a config value, e.g. --set seed=7 --set data.corpora=/data")
     run.add_argument("--results", default="results", help="results folder (default: results)")
     run.add_argument("--no-progress", action="store_true")
     runs = experiment_commands.add_parser("list", help="list run folders with their status (complete, failed, "
-                                                       "running, interrupted); exit 1 if any failed or was interrupted")
+                                                       "running, interrupted); exit 1 if any failed or was interrupted",
+                                          epilog="example:\n  darien-nlp experiment list train_policy_static",
+                                          formatter_class=argparse.RawDescriptionHelpFormatter)
     runs.add_argument("name", nargs="?", default=None, help="one experiment's runs (default: all)")
     runs.add_argument("--results", default="results", help="results folder (default: results)")
     report = commands.add_parser(
@@ -89,16 +91,16 @@ def _parser() -> argparse.ArgumentParser:
     report.add_argument("results", help="a run folder, an experiment folder, or the results root")
     report.add_argument("--corpora", default=None, help="corpora folder, to show passages' text (default: DARIEN_NLP_CORPORA)")
     report.add_argument("--latest", action="store_true", help="only each experiment's latest run")
-    annotate = commands.add_parser("annotate", help="draw passages to annotate; import an annotator's labels")
+    annotate = commands.add_parser("annotate", help="draw passages to annotate; import an annotator's labels", epilog="example:\n  darien-nlp annotate draw --round 8 --seed 41 --out /tmp/round8", formatter_class=argparse.RawDescriptionHelpFormatter)
     annotate_commands = annotate.add_subparsers(dest="annotate_command", required=True)
-    draw = annotate_commands.add_parser("draw", help="draw an annotation round into chunk files (outside the repo)")
+    draw = annotate_commands.add_parser("draw", help="draw an annotation round into chunk files (outside the repo)", epilog="example:\n  darien-nlp annotate draw --round 8 --seed 41 --out /tmp/round8", formatter_class=argparse.RawDescriptionHelpFormatter)
     draw.add_argument("--round", type=int, required=True, help="1-6 redraw the committed rounds; 7 the out-of-domain evaluation round; 8+ a new round")
     draw.add_argument("--seed", type=int, default=None, help="seed of a new round (rounds 1-6 have their own)")
     draw.add_argument("--out", required=True, help="folder for chunkN.jsonl and map.json (holds corpus text)")
     draw.add_argument("--corpora", default=None, help="corpora folder (default: DARIEN_NLP_CORPORA)")
     draw.add_argument("--chunk-size", type=int, default=200)
     draw.add_argument("--annotations", default="experiments/annotations")
-    imp = annotate_commands.add_parser("import", help="append an annotator's {aid, labels} lines to a pass file")
+    imp = annotate_commands.add_parser("import", help="append an annotator's {aid, labels} lines to a pass file", epilog="example:\n  darien-nlp annotate import --task /tmp/round8 --pass b labels.jsonl", formatter_class=argparse.RawDescriptionHelpFormatter)
     imp.add_argument("labels", nargs="+", help="JSON Lines files of {\"aid\": ..., \"labels\": [...]}")
     imp.add_argument("--task", required=True, help="the folder written by 'annotate draw' (its map.json)")
     imp.add_argument("--pass", dest="pass_name", required=True, help="pass name, e.g. a, b, c")
@@ -113,13 +115,17 @@ def _parser() -> argparse.ArgumentParser:
                "  darien-nlp models list --json | jq .",
         formatter_class=argparse.RawDescriptionHelpFormatter)
     model_commands = models.add_subparsers(dest="models_command", required=True)
-    listing = model_commands.add_parser("list", help="every model found, its kind, figures and whether its files verify")
+    listing = model_commands.add_parser("list", help="every model found, its kind, figures and whether its files verify",
+                                        epilog="example:\n  darien-nlp models list --json",
+                                        formatter_class=argparse.RawDescriptionHelpFormatter)
     listing.add_argument("--dir", default=None, help="a models folder (default: where darien_nlp looks)")
     listing.add_argument("--json", action="store_true", help="JSON instead of a table")
-    info = model_commands.add_parser("info", help="one model: labels, metrics, sources and licences, hashes, card")
+    info = model_commands.add_parser("info", help="one model: labels, metrics, sources and licences, hashes, card",
+                                     epilog="example:\n  darien-nlp models info policy-bilingual",
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
     info.add_argument("name", help="a model name (policy-static) or a model folder path")
     info.add_argument("--json", action="store_true", help="JSON instead of text")
-    sync = commands.add_parser("sync-readme", help="refresh README result blocks from the latest runs")
+    sync = commands.add_parser("sync-readme", help="refresh README result blocks from the latest runs", epilog="example:\n  darien-nlp sync-readme --readme docs/RELIABILITY.md", formatter_class=argparse.RawDescriptionHelpFormatter)
     sync.add_argument("--readme", default="README.md")
     sync.add_argument("--results", default="results")
     return parser

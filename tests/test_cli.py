@@ -238,3 +238,16 @@ def test_classify_streams_stdin_and_stops_quietly_on_a_closed_pipe(tmp_path):
     piped = subprocess.run(f"{' '.join(command)} | head -n 2", shell=True, input=lines, capture_output=True,
                            text=True, timeout=300, executable="/bin/bash")
     assert len(piped.stdout.splitlines()) == 2 and "Traceback" not in piped.stderr and "BrokenPipe" not in piped.stderr
+
+
+def test_every_subcommand_has_help_with_an_example(capsys):
+    import pytest
+
+    commands = [["demo"], ["segment"], ["classify"], ["experiment"], ["experiment", "run"], ["experiment", "list"],
+                ["report"], ["annotate"], ["annotate", "draw"], ["annotate", "import"], ["models"], ["models", "list"],
+                ["models", "info"], ["sync-readme"]]
+    for command in commands:
+        with pytest.raises(SystemExit) as exit_info:
+            main([*command, "--help"])
+        text = capsys.readouterr().out
+        assert exit_info.value.code == 0 and "darien-nlp " in text.split("usage:", 1)[1].split("\n", 2)[-1], command
