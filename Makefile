@@ -14,7 +14,7 @@ $(VENV)/.installed: pyproject.toml
 	$(PY) -m pip install -q --upgrade pip
 	# The CPU build of torch that this machine keeps locally; without it bertopic pulls a CUDA build.
 	$(PY) -m pip install -q torch==2.13.0
-	$(PY) -m pip install -q -e '.[topics,minilm,multilingual,dev]'
+	$(PY) -m pip install -q -e '.[topics,minilm,multilingual,dask,dev]'
 	touch $@
 
 install: $(VENV)/.installed

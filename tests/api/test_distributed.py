@@ -1,0 +1,58 @@
+"""darien_nlp.distributed on a real local Dask cluster (loopback, 2 worker processes): results equal
+the single-process results exactly."""
+import pytest
+
+pytest.importorskip("dask", reason="the dask extra is not installed (pip install 'darien-nlp[dask]')")
+distributed = pytest.importorskip("distributed", reason="the dask extra is not installed")
+
+import dask.bag as db  # noqa: E402
+import dask.dataframe as dd  # noqa: E402
+import pandas as pd  # noqa: E402
+
+import darien_nlp  # noqa: E402
+import darien_nlp.api  # noqa: E402
+from darien_nlp.distributed import classify_bag, classify_dataframe, segment_bag  # noqa: E402
+
+TEXTS = ["Panama and Colombia agreed to dismantle smuggling networks in the Darién.",
+         "Safe Mobility Offices opened in Guatemala to offer lawful pathways.",
+         "Migrants crossing the jungle need water, shelter and medical care.",
+         "", "Quarterly tax results were announced.", "Los migrantes cruzan el Darién a pie."] * 5
+
+
+@pytest.fixture(scope="module")
+def client():
+    cluster = distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1",
+                                       dashboard_address=None)
+    client = distributed.Client(cluster)
+    yield client
+    client.close()
+    cluster.close()
+
+
+def test_bag_and_dataframe_equal_single_process(client, model_dir):
+    expected = darien_nlp.classify(TEXTS, model=model_dir)
+    got = classify_bag(db.from_sequence(TEXTS, npartitions=4), model=str(model_dir)).compute()
+    assert [g["labels"] for g in got] == [list(p.labels) for p in expected]
+    assert [g["scores"] for g in got] == [dict(p.scores) for p in expected]
+    frame = pd.DataFrame({"text": TEXTS, "n": range(len(TEXTS))})
+    single = darien_nlp.classify_dataset(frame, model=model_dir)
+    parallel = classify_dataframe(dd.from_pandas(frame, npartitions=3), model=str(model_dir)).compute()
+    pd.testing.assert_frame_equal(parallel.sort_values("n").reset_index(drop=True), single.reset_index(drop=True),
+                                  check_dtype=False)  # dask stores text as pyarrow strings
+
+
+def test_segment_bag_equals_segment(client):
+    from darien_nlp.corpus import Document, context_window, segment
+
+    docs = [{"id": f"d{i}", "text": "First paragraph on asylum.\n\nSecond paragraph on the border wall."} for i in range(6)]
+    got = segment_bag(db.from_sequence(docs, npartitions=3), context_chars=50).compute()
+    expected = [(d["id"], p.start, p.end, p.text) for d in docs for p in segment(Document(d["id"], d["text"]))]
+    assert [(r["doc_id"], r["start"], r["end"], r["text"]) for r in got] == expected
+    assert got[0]["context"] == context_window(docs[0]["text"], got[0]["start"], got[0]["end"], 50)
+
+
+def test_bad_arguments(model_dir):
+    with pytest.raises(TypeError, match="model name or folder path"):
+        classify_bag(db.from_sequence(["x"]), model=darien_nlp.api.load_model(model_dir))
+    with pytest.raises(ValueError, match="no column 'body'"):
+        classify_dataframe(dd.from_pandas(pd.DataFrame({"text": ["x"]}), npartitions=1), "body", model=str(model_dir))
