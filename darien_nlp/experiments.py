@@ -45,6 +45,7 @@ RECIPES = {
     "topics.v1": "darien_nlp.recipes.topics:RECIPE",
     "topics_benchmark.v1": "darien_nlp.recipes.topics_benchmark:RECIPE",
     "reliability.v1": "darien_nlp.recipes.reliability:RECIPE",
+    "benchmark_speed.v1": "darien_nlp.recipes.speed:RECIPE",
 }
 
 

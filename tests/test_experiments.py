@@ -136,3 +136,18 @@ def test_reliability_recipe_reports_growth_rows(tmp_path):
     assert all(row["seconds"] >= 0 and row["peak_mib"] >= 0 for row in metrics["growth"])
     assert [row["n"] for row in metrics["growth"][:2]] == [200, 400] and metrics["growth"][0]["time_ratio"] is None
     assert "| split_sentences: 'Dr. ' x n | 400 |" in (run / "report.md").read_text()
+
+
+def test_speed_benchmark_smoke(tmp_path, seeds_dir):
+    """The speed benchmark executes end to end at a tiny size (its figures are never asserted)."""
+    path = _write(tmp_path, f'[experiment]\nname = "benchmark_speed"\nkind = "benchmark_speed.v1"\nseed = 1\n'
+                            f'[data]\nsource = "{seeds_dir}"\n[model]\nname = "policy-static"\n'
+                            '[benchmark]\npassages = 60\nrepeats = 1\nfresh_runs = 1\nminilm_passages = 0\n'
+                            'stream_passages = 300\nstream_batch = 100\ncli_lines = 50\n')
+    run = run_experiment(path, results_root=tmp_path / "results", progress=False)
+    metrics = json.loads((run / "metrics.json").read_text())
+    assert set(metrics["figures"]) >= {"classify_first_pass", "classify_warm", "model2vec_encode_plus_head",
+                                       "regex_word_scan_1_core", "tfidf_plus_logreg", "classify_document_in_context"}
+    assert metrics["stream"]["passages"] == 300 and metrics["cli_stream"]["exit_code"] == 0
+    assert metrics["min_cosine_to_model2vec"] > 0.99  # the fast path embeds as model2vec does
+    assert "| `classify`, warm |" in (run / "report.md").read_text()
