@@ -19,7 +19,7 @@ __version__ = "0.1.0"
 
 __all__ = [
     "LABELS", "load_corpus", "segment", "Document", "Passage",
-    "classify", "classify_document", "classify_dataset", "Prediction",
+    "classify", "classify_document", "classify_documents", "classify_dataset", "Prediction",
     "PolicyClassifier", "TopicModel", "load_gold", "__version__",
 ]
 
@@ -30,6 +30,7 @@ _LAZY = {
     "Passage": "darien_nlp.corpus",
     "classify": "darien_nlp.api",
     "classify_document": "darien_nlp.api",
+    "classify_documents": "darien_nlp.api",
     "classify_dataset": "darien_nlp.api",
     "Prediction": "darien_nlp.api",
     "PolicyClassifier": "darien_nlp.classifier",

@@ -3,7 +3,8 @@
 Each *fresh run* is a new Python process that reads the same real passages and measures, in order:
 
 * ``classify`` on its first pass (cold word cache, as a pipeline meets a new stream) and warm;
-* ``classify_document`` on the documents the passages come from (each passage read in context);
+* ``classify_document`` on the documents the passages come from (each passage read in context), one call
+  per document, and ``classify_documents`` batching their passages together;
 * model2vec's ``StaticModel.encode`` on the model's own static backbone, plus a linear head;
 * the backbone's raw ``tokenizers`` batch encoding;
 * a bare regex word scan on one core (the ceiling for any word-level method in Python);
@@ -92,6 +93,8 @@ def worker(data_path: str, model: str, repeats: int, minilm_passages: int) -> di
     document_passages = sum(len(darien_nlp.classify_document(d, model=model).passages) for d in documents)
     out["classify_document_in_context"] = document_passages / _timed(
         lambda: [darien_nlp.classify_document(d, model=model) for d in documents])[0]
+    out["classify_documents_in_context"] = document_passages / _timed(
+        lambda: list(darien_nlp.classify_documents(documents, model=model)))[0]
     backbone = _backbone(predictor)
     if backbone is not None:
         from model2vec import StaticModel
@@ -196,7 +199,7 @@ def _summary(values: list[float]) -> dict:
     return {"median": float(np.median(values)), "min": float(np.min(values)), "max": float(np.max(values))}
 
 
-METHODS = ["classify_first_pass", "classify_warm", "classify_document_in_context", "model2vec_encode_plus_head",
+METHODS = ["classify_first_pass", "classify_warm", "classify_document_in_context", "classify_documents_in_context", "model2vec_encode_plus_head",
            "tokenizers_batch_encode", "regex_word_scan_1_core", "tfidf_plus_logreg", "minilm_plus_head"]
 
 
@@ -244,6 +247,7 @@ def run(context: RunContext) -> dict:
 
 _NAMES = {"classify_first_pass": "`classify`, first pass (fresh process, cold word cache)",
           "classify_warm": "`classify`, warm", "classify_document_in_context": "`classify_document` (passages in context)",
+          "classify_documents_in_context": "`classify_documents` (passages in context, batched across documents)",
           "model2vec_encode_plus_head": "model2vec `StaticModel.encode` + linear head, same backbone",
           "tokenizers_batch_encode": "raw `tokenizers` batch encoding, same vocabulary",
           "regex_word_scan_1_core": "regex word scan, 1 core (ceiling)", "tfidf_plus_logreg": "TF-IDF + logistic regression",
