@@ -45,7 +45,8 @@ class TopicModelLayout:
     def required(self) -> tuple[str, ...]:
         """Files that must exist (the manifest is checked separately)."""
         return (self.config, self.assignments, f"{self.bertopic}/topics.json", f"{self.bertopic}/config.json",
-                f"{self.bertopic}/topic_embeddings.safetensors")
+                f"{self.bertopic}/topic_embeddings.safetensors", f"{self.bertopic}/ctfidf.safetensors",
+                f"{self.bertopic}/ctfidf_config.json")
 
 
 def _card(model, config: dict[str, Any]) -> str:
@@ -118,12 +119,27 @@ def _write_topic_model(model, folder: Path, *, metadata: dict[str, Any]) -> None
     write_manifest(folder)
 
 
+def _check_bertopic(folder: Path, bertopic) -> None:
+    """The loaded BERTopic's arrays: its c-TF-IDF and topic embeddings present, finite, one row per topic."""
+    from ..persistence import ModelIntegrityError
+
+    embeddings = getattr(bertopic, "topic_embeddings_", None)
+    ctfidf = getattr(bertopic, "c_tf_idf_", None)
+    if embeddings is None or ctfidf is None:
+        raise ModelIntegrityError(f"{folder}: the BERTopic model lacks its topic embeddings or c-TF-IDF")
+    embeddings = np.asarray(embeddings)
+    values = ctfidf.data if hasattr(ctfidf, "data") else np.asarray(ctfidf)
+    if not np.all(np.isfinite(embeddings)) or not np.all(np.isfinite(values)):
+        raise ModelIntegrityError(f"{folder}: NaN or infinite values in the topic embeddings or c-TF-IDF")
+    if ctfidf.shape[0] != embeddings.shape[0]:
+        raise ModelIntegrityError(f"{folder}: c-TF-IDF has {ctfidf.shape[0]} rows for {embeddings.shape[0]} topics")
+
+
 def load_topic_model(cls, path: str | os.PathLike):
-    """Rebuild a :class:`~darien_nlp.topics.TopicModel` saved by :func:`save_topic_model`."""
-    from ..embed import BACKENDS
-    from ..persistence import ModelIntegrityError, load_arrays, read_json, verify_manifest
-    from .embeddings import bertopic_backend, embedder_fingerprint
-    from .vectorizer import BoilerplateStripper
+    """Rebuild a :class:`~darien_nlp.topics.TopicModel` saved by :func:`save_topic_model`: the manifest,
+    the files BERTopic reads (c-TF-IDF included) and every loaded value are checked; a malformed folder is a
+    :class:`~darien_nlp.persistence.ModelIntegrityError`."""
+    from ..persistence import ModelIntegrityError, verify_manifest
 
     layout = TopicModelLayout()
     folder = Path(path)
@@ -132,7 +148,23 @@ def load_topic_model(cls, path: str | os.PathLike):
     except ModelIntegrityError as error:
         raise ModelIntegrityError(f"{error}. A TopicModel folder holds {list(layout.required())} and "
                                   "manifest.json") from error
+    try:
+        return _load_verified(cls, folder, layout)
+    except ModelIntegrityError:
+        raise
+    except (KeyError, TypeError, AttributeError, IndexError, ValueError, RecursionError) as error:
+        raise ModelIntegrityError(f"{folder}: malformed TopicModel folder ({type(error).__name__}: {error})") from error
+
+
+def _load_verified(cls, folder: Path, layout: "TopicModelLayout"):
+    from ..embed import BACKENDS
+    from ..persistence import ModelIntegrityError, load_arrays, read_json
+    from .embeddings import bertopic_backend, embedder_fingerprint
+    from .vectorizer import BoilerplateStripper
+
     config = read_json(folder, layout.config)
+    if not isinstance(config, dict):
+        raise ModelIntegrityError(f"{folder / layout.config}: not a JSON object")
     if config.get("format") != FORMAT:
         raise ModelIntegrityError(f"{folder / layout.config}: unknown format {config.get('format')!r}; "
                                   f"expected {FORMAT!r}")
@@ -166,6 +198,7 @@ def load_topic_model(cls, path: str | os.PathLike):
     # BERTopic's safetensors save keeps the vectorizer's words but not its preprocessor.
     if getattr(model.bertopic_, "vectorizer_model", None) is not None:
         model.bertopic_.vectorizer_model.preprocessor = BoilerplateStripper(model.stop_phrases)
+    _check_bertopic(folder, model.bertopic_)
     model._set_topics_from_bertopic()
     if [int(t) for t in model.topic_ids_] != config["topic_ids"]:
         raise ModelIntegrityError(f"{folder}: BERTopic topics {model.topic_ids_.tolist()} do not match "
@@ -174,6 +207,13 @@ def load_topic_model(cls, path: str | os.PathLike):
     for key in ("topics", "topics_before_reduction", "fit_index"):
         if key not in arrays:
             raise ModelIntegrityError(f"{folder / layout.assignments}: array {key!r} missing")
+    for key in ("topics", "topics_before_reduction", "fit_index"):
+        if arrays[key].ndim != 1 or arrays[key].dtype.kind not in "iu":
+            raise ModelIntegrityError(f"{folder / layout.assignments}: array {key!r} must be a vector of ints")
+    if len(arrays["topics"]) != len(arrays["topics_before_reduction"]):
+        raise ModelIntegrityError(f"{folder / layout.assignments}: 'topics' and 'topics_before_reduction' differ in length")
+    if not set(np.unique(arrays["topics"]).tolist()) <= set(config["topic_ids"]) | {-1, -2}:
+        raise ModelIntegrityError(f"{folder / layout.assignments}: 'topics' names topics the model does not have")
     model.topics_ = arrays["topics"]
     model.topics_before_reduction_ = arrays["topics_before_reduction"]
     model.fit_index_ = arrays["fit_index"]

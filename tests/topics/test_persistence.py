@@ -59,3 +59,52 @@ def test_missing_file_names_the_layout(saved, tmp_path):
     (copy / "assignments.safetensors").unlink()
     with pytest.raises(ModelIntegrityError, match="missing.*assignments.safetensors"):
         TopicModel.load(copy)
+
+
+def _reseal(copy):
+    from darien_nlp.persistence import write_manifest
+
+    write_manifest(copy)
+
+
+def test_a_topic_model_without_its_ctfidf_is_refused_even_resealed(saved, tmp_path):
+    import shutil
+
+    _, folder = saved
+    copy = shutil.copytree(folder, tmp_path / "copy")
+    (copy / "bertopic" / "ctfidf.safetensors").unlink()
+    _reseal(copy)
+    with pytest.raises(ModelIntegrityError, match="ctfidf.safetensors"):
+        TopicModel.load(copy)
+
+
+@pytest.mark.parametrize("change", ["nan c-tf-idf", "fewer c-tf-idf rows", "topics of another model", "config list"])
+def test_replaced_topic_model_values_are_refused(saved, tmp_path, change):
+    import shutil
+
+    from safetensors.numpy import load_file, save_file
+
+    _, folder = saved
+    copy = shutil.copytree(folder, tmp_path / "copy")
+    if change in ("nan c-tf-idf", "fewer c-tf-idf rows"):
+        path = copy / "bertopic" / "ctfidf.safetensors"
+        arrays = load_file(str(path))
+        if change == "nan c-tf-idf":
+            arrays["data"] = arrays["data"].copy()
+            arrays["data"][0] = np.nan
+        else:
+            arrays["indptr"] = arrays["indptr"][:-1].copy()
+            arrays["shape"] = arrays["shape"].copy()
+            arrays["shape"][0] -= 1
+        save_file(arrays, str(path))
+    elif change == "topics of another model":
+        from darien_nlp.persistence import load_arrays, save_arrays
+
+        arrays = load_arrays(copy, "assignments.safetensors")
+        arrays["topics"] = np.full_like(arrays["topics"], 999)
+        save_arrays(copy, "assignments.safetensors", arrays)
+    else:
+        (copy / "topic_model.json").write_text("[]")
+    _reseal(copy)
+    with pytest.raises(ModelIntegrityError):
+        TopicModel.load(copy)
