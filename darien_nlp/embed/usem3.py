@@ -107,5 +107,6 @@ class USEm3Embedder(Embedder):
 
     @classmethod
     def from_spec(cls, spec, state, *, base_dir=None):
-        return cls(batch_size=spec.get("batch_size", 64), threads=spec.get("threads", 2),
-                   cache_size=spec.get("cache_size", 0))
+        # No cache for a loaded model: the cache serves a training run (one encoding per C tried); at
+        # inference it would only hold memory and make repeated benchmarks look faster than a new stream.
+        return cls(batch_size=spec.get("batch_size", 64), threads=spec.get("threads", 2))

