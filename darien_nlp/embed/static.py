@@ -122,7 +122,8 @@ class _FastStatic:
         self.max_chars = max_length * max(int(model.median_token_length), 1)
         self.normalize = bool(model.normalize)
         self.cache: dict[str, tuple[int, ...]] = {}
-        self.cache_limit = 1_000_000
+        # about 60 MB of chunk -> ids at most: a stream of new words (numbers, names) must not grow memory
+        self.cache_limit = 250_000
         self.lock = threading.Lock()
 
     def _chunk_ids(self, chunks: list[str], words: set[str], snapshot: dict) -> dict:

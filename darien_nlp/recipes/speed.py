@@ -144,7 +144,7 @@ def stream_worker(model: str, count: int, batch: int, seed_texts_path: str) -> d
 
     def generate():
         for i in range(count):
-            yield f"{seeds[i % len(seeds)]} ({i})"  # distinct texts, as a real stream has
+            yield f"{seeds[i % len(seeds)]} ({i})"  # distinct texts (each adds one new word to the word cache)
 
     checkpoints, done, buffer = [], 0, []
     started = time.perf_counter()
@@ -171,28 +171,45 @@ def _subprocess(args: list[str], cwd: Path, timeout: int) -> dict:
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
-def _cli_stream(model: str, count: int, seeds: list[str], cwd: Path, timeout: int) -> dict:
-    """``count`` lines piped through ``darien-nlp classify -`` (output discarded); the child's peak RSS."""
-    import resource
+def _vm_hwm_mb(pid: int) -> float:
+    """Peak resident set size of a running process (Linux /proc VmHWM), in MB."""
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return float("nan")
 
-    before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+
+def _cli_stream(model: str, count: int, seeds: list[str], cwd: Path, timeout: int) -> dict:
+    """``count`` lines piped through ``darien-nlp classify -`` (output discarded); the child's peak RSS,
+    read from /proc while it runs (with checkpoints, to see whether it grows with the count)."""
     started = time.perf_counter()
     process = subprocess.Popen([sys.executable, "-m", "darien_nlp.cli", "classify", "-", "--model", model,
                                 "--no-progress"], stdin=subprocess.PIPE, stdout=subprocess.DEVNULL,
-                               stderr=subprocess.PIPE, cwd=str(cwd), env=dict(os.environ, HF_HUB_OFFLINE="1"))
+                               stderr=subprocess.DEVNULL, cwd=str(cwd), env=dict(os.environ, HF_HUB_OFFLINE="1"))
+    checkpoints, peak = [], float("nan")
     try:
         for i in range(count):
             line = seeds[i % len(seeds)].replace("\r", " ").replace("\n", " ")
             process.stdin.write(f"{line} ({i})\n".encode("utf-8"))
+            if (i + 1) % max(count // 10, 1) == 0:
+                process.stdin.flush()
+                checkpoints.append({"lines_written": i + 1, "peak_rss_mb": round(_vm_hwm_mb(process.pid), 1)})
         process.stdin.close()
+        while process.poll() is None:  # the last reading before it exits
+            peak = _vm_hwm_mb(process.pid)
+            time.sleep(0.05)
         process.wait(timeout=timeout)
     finally:
         if process.poll() is None:
             process.kill()
-    seconds = time.perf_counter() - started
-    after = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-    return {"lines": count, "seconds": seconds, "exit_code": process.returncode,
-            "peak_rss_mb": max(after, before) / 1024 if after > before else float("nan")}
+    readings = [c["peak_rss_mb"] for c in checkpoints if c["peak_rss_mb"] == c["peak_rss_mb"]]
+    if peak != peak and readings:
+        peak = max(readings)
+    return {"lines": count, "seconds": time.perf_counter() - started, "exit_code": process.returncode,
+            "peak_rss_mb": peak, "checkpoints": checkpoints}
 
 
 def _summary(values: list[float]) -> dict:
@@ -279,7 +296,9 @@ def _report(config, metrics) -> str:
     cli = metrics.get("cli_stream")
     if cli:
         lines.append(f"`darien-nlp classify -` on {cli['lines']:,} piped lines: {cli['lines'] / cli['seconds']:,.0f} lines/s, "
-                     f"peak RSS {cli['peak_rss_mb']:.0f} MB, exit {cli['exit_code']}.")
+                     f"peak RSS {cli['peak_rss_mb']:.0f} MB, exit {cli['exit_code']}; peak RSS as lines were written: "
+                     + ", ".join(f"{c['lines_written']:,}: {c['peak_rss_mb']:.0f} MB" for c in cli.get("checkpoints", []))
+                     + ".")
     return "\n".join(lines) + "\n"
 
 
