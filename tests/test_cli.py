@@ -1,6 +1,8 @@
 """The darien-nlp command: annotate import appends a pass once, bad input exits 2 with a message."""
 import json
 
+import pytest
+
 from darien_nlp.cli import main
 
 
@@ -251,3 +253,34 @@ def test_every_subcommand_has_help_with_an_example(capsys):
             main([*command, "--help"])
         text = capsys.readouterr().out
         assert exit_info.value.code == 0 and "darien-nlp " in text.split("usage:", 1)[1].split("\n", 2)[-1], command
+
+
+@pytest.mark.parametrize("command", ["classify", "segment"])
+def test_a_killed_writer_leaves_the_old_output_whole(tmp_path, command):
+    """SIGKILL mid-run: the output file keeps its old content (the new one was being written beside it)."""
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    source = tmp_path / ("in.txt" if command == "classify" else "in.jsonl")
+    if command == "classify":
+        source.write_text("".join(f"Migrants crossed the border, report {i}.\n" for i in range(400_000)))
+    else:
+        source.write_text("".join(json.dumps({"id": f"d{i}", "text": f"Paragraph one {i}.\n\nParagraph two."}) + "\n"
+                                  for i in range(200_000)))
+    output = tmp_path / "out.jsonl"
+    output.write_text("old output\n")
+    process = subprocess.Popen([sys.executable, "-m", "darien_nlp.cli", command, str(source), "-o", str(output)],
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        for _ in range(1200):  # wait until the new output is being written
+            partial = [p for p in tmp_path.iterdir() if p.name.startswith(".out.jsonl.partial") and p.stat().st_size]
+            if partial or process.poll() is not None:
+                break
+            time.sleep(0.05)
+        assert partial, "the run never started writing"
+    finally:
+        process.send_signal(signal.SIGKILL)
+        process.wait()
+    assert output.read_text() == "old output\n"
