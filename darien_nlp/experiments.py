@@ -46,6 +46,7 @@ RECIPES = {
     "topics_benchmark.v1": "darien_nlp.recipes.topics_benchmark:RECIPE",
     "reliability.v1": "darien_nlp.recipes.reliability:RECIPE",
     "benchmark_speed.v1": "darien_nlp.recipes.speed:RECIPE",
+    "chunk_table.v1": "darien_nlp.recipes.chunk_table:RECIPE",
 }
 
 
