@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import functools
+import logging
 import os
 import threading
 from itertools import chain
@@ -11,6 +12,8 @@ from typing import Any, Sequence
 import numpy as np
 
 from .base import Embedder, check_texts
+
+logger = logging.getLogger(__name__)
 
 __all__ = ["StaticEmbedder", "default_static_path", "models_dir"]
 
@@ -106,6 +109,8 @@ def _static_folder_name(spec: dict) -> str:
 #: Optional file of a static model folder: frequent whitespace chunks with their token ids (listed in the
 #: folder's manifest, so it is verified with the rest).
 CHUNK_TABLE = "chunks.safetensors"
+#: The first batch at least this large loads the chunk table (smaller calls never pay for it).
+TABLE_BATCH = 256
 
 
 def read_chunk_table(path: Path) -> dict[str, tuple[int, ...]]:
@@ -163,13 +168,38 @@ class _FastStatic:
         self.max_length = max_length
         self.max_chars = max_length * max(int(model.median_token_length), 1)
         self.normalize = bool(model.normalize)
-        # the shipped chunk table (CHUNK_TABLE: the corpora's frequent chunks, tokenised when the model was
-        # built) fills the cache before the first text, so a new stream starts warm; new chunks add at most
-        # 250,000 entries (about 60 MB) beyond it, so a stream of new words (numbers, names) cannot grow memory
-        self.base = read_chunk_table(chunk_table) if chunk_table is not None and chunk_table.is_file() else {}
-        self.cache_limit = len(self.base) + 250_000
-        self.cache = dict(self.base)
+        # New chunks add at most 250,000 entries (about 60 MB) beyond the chunk table, so a stream of new
+        # words (numbers, names) cannot grow memory.
+        self.base: dict[str, tuple[int, ...]] = {}
+        self.cache_limit = 250_000
+        self.cache: dict[str, tuple[int, ...]] = {}
         self.lock = threading.Lock()
+        # The shipped chunk table (CHUNK_TABLE: the corpora's frequent chunks, tokenised when the model was
+        # built) is read into the cache the first time a batch of TABLE_BATCH texts or more arrives (about
+        # 0.2 s, paid once): a stream starts warm, while a caller classifying a few texts (a cold start)
+        # never pays for it. Until then chunks are tokenised as usual (the same ids).
+        self._table_path = chunk_table if chunk_table is not None and chunk_table.is_file() else None
+        self._table_loaded = False
+
+    def _fill(self) -> None:
+        with self.lock:
+            if self._table_loaded:
+                return
+            self._table_loaded = True
+            try:
+                base = read_chunk_table(self._table_path)
+            except Exception as error:  # a broken table costs speed, never results: log and go on without it
+                logger.warning("chunk table %s not used: %s", self._table_path, error)
+                return
+            cache = dict(base)
+            cache.update(self.cache)
+            self.base, self.cache_limit, self.cache = base, len(base) + 250_000, cache
+
+    def wait_for_table(self) -> bool:
+        """Load the chunk table now (benchmarks and tests); True when it is in the cache."""
+        if self._table_path is not None:
+            self._fill()
+        return bool(self.base)
 
     def _chunk_ids(self, chunks: list[str], words: set[str], snapshot: dict) -> dict:
         """Tokenise ``chunks`` into the cache; return a cache dict that holds every one of ``words``.
@@ -200,6 +230,8 @@ class _FastStatic:
         """A sparse (texts x vocabulary) matrix of token counts (at most ``max_length`` tokens a text)."""
         from scipy.sparse import csr_matrix
 
+        if self._table_path is not None and not self._table_loaded and len(texts) >= TABLE_BATCH:
+            self._fill()
         split = [text[: self.max_chars].split() for text in texts]
         cache = self.cache
         words = set().union(*split)

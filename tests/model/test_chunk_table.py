@@ -18,7 +18,11 @@ def test_shipped_table_is_in_the_manifest_and_changes_no_embedding():
     assert CHUNK_TABLE in verify_manifest(folder)["files"]
     model = _load_static(folder)
     warm, cold = _FastStatic(model, 256, chunk_table=folder / CHUNK_TABLE), _FastStatic(model, 256)
-    assert len(warm.base) > 100_000 and not cold.base
+    np.testing.assert_array_equal(warm.encode(TEXTS), cold.encode(TEXTS))
+    assert not warm.base  # a few texts never load the table (a cold start does not pay for it)
+    many = [f"{text} {i}" for i in range(300) for text in TEXTS[:2]]
+    np.testing.assert_array_equal(warm.encode(many), cold.encode(many))  # a large batch loads it first
+    assert len(warm.base) > 100_000 and not cold.wait_for_table()
     assert set(TEXTS[0].split()) - {"Darién"} <= set(warm.cache)  # common words are there before the first text
     np.testing.assert_array_equal(warm.encode(TEXTS), cold.encode(TEXTS))
 
@@ -31,6 +35,7 @@ def test_write_read_round_trip_and_a_full_cache_keeps_the_table(tmp_path):
     assert list(table) == ["migrants", "Darién,", "the"]  # duplicates and chunks with whitespace dropped
     assert verify_manifest(folder)["files"][CHUNK_TABLE]
     fast = _FastStatic(_load_static(folder), 256, chunk_table=path)
+    assert fast.wait_for_table()
     reference = _FastStatic(_load_static(folder), 256)
     fast.cache_limit = len(fast.base) + 2  # force replacements
     for text in ["one two three", "four five six", "migrants the Darién,"]:
@@ -47,3 +52,12 @@ def test_a_broken_table_is_refused(tmp_path):
     save_file(arrays, str(folder / CHUNK_TABLE))
     with pytest.raises(ModelIntegrityError, match="chunks but"):
         read_chunk_table(folder / CHUNK_TABLE)
+
+
+def test_a_table_that_cannot_be_read_costs_speed_not_results(tmp_path, caplog):
+    folder = shutil.copytree(MODELS / "static-minilm-v1", tmp_path / "static")
+    (folder / CHUNK_TABLE).write_bytes(b"not safetensors")
+    fast = _FastStatic(_load_static(MODELS / "static-minilm-v1"), 256, chunk_table=folder / CHUNK_TABLE)
+    assert not fast.wait_for_table() and "not used" in caplog.text
+    reference = _FastStatic(_load_static(MODELS / "static-minilm-v1"), 256)
+    np.testing.assert_array_equal(fast.encode(TEXTS), reference.encode(TEXTS))
