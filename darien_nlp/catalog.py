@@ -15,7 +15,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-__all__ = ["list_models", "model_info"]
+__all__ = ["list_models", "model_info", "repin_models"]
 
 
 def _folders(root: Path) -> list[Path]:
@@ -90,3 +90,60 @@ def _section(card: str, headings: tuple[str, ...]) -> str:
                 body.append(following)
             return "\n".join(body).strip()
     return ""
+
+
+def repin_models(root: str | Path | None = None) -> list[str]:
+    """Record the current manifest hash of every static backbone and ensemble member that the models in
+    ``root`` (default: :func:`darien_nlp.embed.static.models_dir`) pin, after a backbone was rebuilt
+    on purpose (``experiments/chunk_table_minilm.toml``, ``distill_static.toml``).  Each backbone and
+    member is verified against its own manifest first, so a corrupted one is never pinned; weights are
+    untouched.  Returns the names of the folders whose pins changed (their manifests are rewritten)."""
+    from .embed.static import models_dir
+    from .persistence import read_json, sha256_file, verify_manifest, write_json, write_manifest
+
+    root = Path(root) if root is not None else models_dir()
+    changed = []
+
+    def pin(node, found: list) -> None:
+        if isinstance(node, dict):
+            if node.get("name") == "static.v1" and isinstance(node.get("model"), str):
+                backbone = root / node["model"]
+                verify_manifest(backbone)
+                digest = sha256_file(backbone / "manifest.json")
+                if node.get("manifest_sha256") != digest:
+                    node["manifest_sha256"] = digest
+                    found.append(node["model"])
+            for value in node.values():
+                pin(value, found)
+        elif isinstance(node, list):
+            for value in node:
+                pin(value, found)
+
+    folders = _folders(root)
+    for folder in folders:  # classifiers first: an ensemble pins its members' manifests, which this rewrites
+        if not (folder / "config.json").is_file():
+            continue
+        config = read_json(folder, "config.json")
+        found: list = []
+        pin(config.get("embedder"), found)
+        pin(config.get("scope"), found)
+        if found:
+            write_json(folder, "config.json", config)
+            write_manifest(folder)
+            changed.append(folder.name)
+    for folder in folders:
+        if not (folder / "ensemble.json").is_file():
+            continue
+        ensemble = read_json(folder, "ensemble.json")
+        moved = False
+        for entry in ensemble.get("members", []):
+            member = Path(entry["model"]) if Path(entry["model"]).is_absolute() else root / entry["model"]
+            verify_manifest(member)
+            digest = sha256_file(member / "manifest.json")
+            if entry.get("manifest_sha256") != digest:
+                entry["manifest_sha256"], moved = digest, True
+        if moved:
+            write_json(folder, "ensemble.json", ensemble)
+            write_manifest(folder)
+            changed.append(folder.name)
+    return changed

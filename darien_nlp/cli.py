@@ -120,6 +120,11 @@ def _parser() -> argparse.ArgumentParser:
                                         formatter_class=argparse.RawDescriptionHelpFormatter)
     listing.add_argument("--dir", default=None, help="a models folder (default: where darien_nlp looks)")
     listing.add_argument("--json", action="store_true", help="JSON instead of a table")
+    repin = model_commands.add_parser(
+        "repin", help="after rebuilding a backbone on purpose: record its new manifest hash in the models that pin it",
+        epilog="example:\n  darien-nlp experiment run experiments/chunk_table_minilm.toml && darien-nlp models repin",
+        formatter_class=argparse.RawDescriptionHelpFormatter)
+    repin.add_argument("--dir", default=None, help="a models folder (default: where darien_nlp looks)")
     info = model_commands.add_parser("info", help="one model: labels, metrics, sources and licences, hashes, card",
                                      epilog="example:\n  darien-nlp models info policy-bilingual",
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -189,8 +194,12 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def _models(args) -> int:
     """``models list`` / ``models info``: exit 0 when every model shown verifies, 1 when one does not."""
-    from .catalog import list_models, model_info
+    from .catalog import list_models, model_info, repin_models
 
+    if args.models_command == "repin":
+        changed = repin_models(args.dir)
+        print(f"re-pinned: {', '.join(changed)}" if changed else "every pin already matches")
+        return 0
     if args.models_command == "list":
         rows = list_models(args.dir)
         if args.json:

@@ -247,7 +247,7 @@ def test_every_subcommand_has_help_with_an_example(capsys):
 
     commands = [["demo"], ["segment"], ["classify"], ["experiment"], ["experiment", "run"], ["experiment", "list"],
                 ["report"], ["annotate"], ["annotate", "draw"], ["annotate", "import"], ["models"], ["models", "list"],
-                ["models", "info"], ["sync-readme"]]
+                ["models", "info"], ["models", "repin"], ["sync-readme"]]
     for command in commands:
         with pytest.raises(SystemExit) as exit_info:
             main([*command, "--help"])

@@ -35,15 +35,20 @@ from ..experiments import Recipe, RunContext
 logger = logging.getLogger(__name__)
 
 
-def _rss_mb() -> float:
-    """Current resident set size (Linux /proc), in MB."""
+def _proc_status_mb(key: str, pid: int | str = "self") -> float:
+    """A memory line of /proc/<pid>/status (``VmRSS``: now, ``VmHWM``: peak), in MB; NaN where unreadable."""
     try:
-        for line in Path("/proc/self/status").read_text().splitlines():
-            if line.startswith("VmRSS:"):
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith(f"{key}:"):
                 return int(line.split()[1]) / 1024
     except OSError:
         pass
     return float("nan")
+
+
+def _rss_mb() -> float:
+    """Current resident set size of this process, in MB."""
+    return _proc_status_mb("VmRSS")
 
 
 def _peak_mb() -> float:
@@ -171,17 +176,6 @@ def _subprocess(args: list[str], cwd: Path, timeout: int) -> dict:
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
-def _vm_hwm_mb(pid: int) -> float:
-    """Peak resident set size of a running process (Linux /proc VmHWM), in MB."""
-    try:
-        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-            if line.startswith("VmHWM:"):
-                return int(line.split()[1]) / 1024
-    except OSError:
-        pass
-    return float("nan")
-
-
 def _cli_stream(model: str, count: int, seeds: list[str], cwd: Path, timeout: int) -> dict:
     """``count`` lines piped through ``darien-nlp classify -`` (output discarded); the child's peak RSS,
     read from /proc while it runs (with checkpoints, to see whether it grows with the count)."""
@@ -196,10 +190,10 @@ def _cli_stream(model: str, count: int, seeds: list[str], cwd: Path, timeout: in
             process.stdin.write(f"{line} ({i})\n".encode("utf-8"))
             if (i + 1) % max(count // 10, 1) == 0:
                 process.stdin.flush()
-                checkpoints.append({"lines_written": i + 1, "peak_rss_mb": round(_vm_hwm_mb(process.pid), 1)})
+                checkpoints.append({"lines_written": i + 1, "peak_rss_mb": round(_proc_status_mb("VmHWM", process.pid), 1)})
         process.stdin.close()
         while process.poll() is None:  # the last reading before it exits
-            peak = _vm_hwm_mb(process.pid)
+            peak = _proc_status_mb("VmHWM", process.pid)
             time.sleep(0.05)
         process.wait(timeout=timeout)
     finally:

@@ -85,3 +85,33 @@ def test_an_unpinned_static_model_is_refused(models):
     folder = _edit_embedder(models, lambda node: node.pop("manifest_sha256"))
     with pytest.raises(ModelIntegrityError, match="not pinned"):
         load_predictor(folder)
+
+
+def test_repin_after_a_deliberate_rebuild(tmp_path, monkeypatch):
+    """models repin records a rebuilt backbone's manifest in the classifiers that pin it (and an ensemble's
+    member pins), so they load again; a corrupted backbone is never pinned."""
+    from darien_nlp.catalog import repin_models
+    from darien_nlp.cli import main
+
+    for name in ("policy-static", "static-minilm-v1", "policy-ensemble", "policy-minilm"):
+        shutil.copytree(MODELS / name, tmp_path / name)
+    monkeypatch.setenv("DARIEN_NLP_MODELS", str(tmp_path))
+    static = tmp_path / "static-minilm-v1"
+    config = json.loads((static / "config.json").read_text())
+    config["note"] = "rebuilt on purpose"
+    (static / "config.json").write_text(json.dumps(config))
+    write_manifest(static)
+    with pytest.raises(ModelIntegrityError, match="not the one this model was trained on"):
+        load_predictor(tmp_path / "policy-static")
+    assert main(["models", "repin", "--dir", str(tmp_path)]) == 0
+    assert load_predictor(tmp_path / "policy-static").predict_proba(_texts()).shape == (1, 5)
+    assert repin_models(tmp_path) == []  # nothing left to change
+    ensemble = json.loads((tmp_path / "policy-ensemble" / "ensemble.json").read_text())
+    from darien_nlp.persistence import sha256_file
+
+    assert ensemble["members"][0]["manifest_sha256"] == sha256_file(tmp_path / "policy-static" / "manifest.json")
+    data = bytearray((static / "model.safetensors").read_bytes())
+    data[100] ^= 0xFF
+    (static / "model.safetensors").write_bytes(bytes(data))
+    with pytest.raises(ModelIntegrityError):
+        repin_models(tmp_path)
