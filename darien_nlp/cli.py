@@ -292,14 +292,10 @@ def _segment(args) -> int:
         _write_passages(corpus, sys.stdout, args, segment)
     else:
         # Written beside the target and renamed at the end: an interrupted or failed run leaves the old file.
-        target = Path(args.output)
-        partial = target.with_name(f".{target.name}.partial-{os.getpid()}")
-        try:
-            with open(partial, "w", encoding="utf-8") as out:
-                _write_passages(corpus, out, args, segment)
-            os.replace(partial, target)
-        finally:
-            partial.unlink(missing_ok=True)
+        from .persistence import atomic_path
+
+        with atomic_path(args.output) as partial, open(partial, "w", encoding="utf-8") as out:
+            _write_passages(corpus, out, args, segment)
     print(corpus.report.summary(), file=sys.stderr)
     return 0
 

@@ -261,9 +261,10 @@ def _new_run_dir(parent: Path, base: str) -> Path:
 
 
 def _write_atomically(path: Path, text: str) -> None:
-    partial = path.with_name(f".{path.name}.partial-{os.getpid()}")
-    partial.write_text(text, encoding="utf-8")
-    os.replace(partial, path)
+    from .persistence import atomic_path
+
+    with atomic_path(path) as partial:
+        partial.write_text(text, encoding="utf-8")
 
 
 def _write_status(run_dir: Path, status: str, **details: Any) -> None:

@@ -131,6 +131,22 @@ def verify_manifest(folder: str | Path, *, required: tuple[str, ...] = ()) -> di
 
 
 @contextlib.contextmanager
+def atomic_path(path: str | Path):
+    """Write a file all at once: yield a temporary path beside ``path`` (``.<name>.partial-<pid>``) to write;
+    when the block ends without error it is renamed to ``path``, otherwise deleted, so a failed or killed
+    writer leaves the old file (or none), never a half-written one under the real name."""
+    import os
+
+    target = Path(path)
+    partial = target.with_name(f".{target.name}.partial-{os.getpid()}")
+    try:
+        yield partial
+        os.replace(partial, target)
+    finally:
+        partial.unlink(missing_ok=True)
+
+
+@contextlib.contextmanager
 def atomic_folder(path: str | Path):
     """Write a folder all at once: yield an empty temporary folder beside ``path``; when the block ends
     without error it replaces ``path`` (the old folder is moved aside, the new one renamed in, the old

@@ -20,7 +20,6 @@ import csv
 import gzip
 import io
 import json
-import os
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -301,13 +300,19 @@ class Writer:
         if fmt == "parquet" and path == "-":
             raise ValueError("classify: Parquet output needs a file (--output results.parquet)")
         self.path, self.fmt = path, fmt
-        self.partial = None if path == "-" else Path(path).with_name(f".{Path(path).name}.partial-{os.getpid()}")
+        self._atomic = None  # persistence.atomic_path for a file: written beside it, renamed at the end
+        self.partial = None
         self.handle = None
         self.csv = None
         self.parquet = None
         self.rows: list[dict] = []
 
     def __enter__(self):
+        from .persistence import atomic_path
+
+        if self.path != "-":
+            self._atomic = atomic_path(self.path)
+            self.partial = self._atomic.__enter__()
         if self.fmt != "parquet":
             self.handle = sys.stdout if self.partial is None else open(self.partial, "w", encoding="utf-8", newline="")
             if self.fmt == "csv":
@@ -332,19 +337,24 @@ class Writer:
             if len(self.rows) >= BATCH:
                 self._parquet_flush()
 
+    @staticmethod
+    def _schema():
+        import pyarrow as pa
+
+        types = {"line": pa.int64(), "row": pa.int64(), "start": pa.int64(), "end": pa.int64(),
+                 **{f"score_{label}": pa.float64() for label in LABELS}}
+        return pa.schema([(name, types.get(name, pa.string())) for name in _COLUMNS])
+
     def _parquet_flush(self) -> None:
         import pyarrow as pa
         import pyarrow.parquet as pq
 
         if not self.rows:
             return
-        columns = {name: [row.get(name) for row in self.rows] for name in _COLUMNS}
-        types = {"line": pa.int64(), "row": pa.int64(), "start": pa.int64(), "end": pa.int64(),
-                 **{f"score_{label}": pa.float64() for label in LABELS}}
-        schema = pa.schema([(name, types.get(name, pa.string())) for name in _COLUMNS])
-        table = pa.table({name: pa.array([None if v is None else (v if name in types else str(v)) for v in values],
-                                         type=schema.field(name).type) for name, values in columns.items()},
-                         schema=schema)
+        schema = self._schema()
+        table = pa.table({field.name: pa.array([None if (v := row.get(field.name)) is None
+                                                else (str(v) if field.type == pa.string() else v) for row in self.rows],
+                                               type=field.type) for field in schema}, schema=schema)
         if self.parquet is None:
             self.parquet = pq.ParquetWriter(str(self.partial), schema)
         self.parquet.write_table(table)
@@ -356,21 +366,16 @@ class Writer:
                 if error is None:
                     self._parquet_flush()
                     if self.parquet is None:  # no record at all: an empty file with the schema
-                        self.rows = []
-                        import pyarrow as pa
                         import pyarrow.parquet as pq
 
-                        pq.write_table(pa.table({name: pa.array([], type=pa.string()) for name in _COLUMNS}),
-                                       str(self.partial))
+                        pq.write_table(self._schema().empty_table(), str(self.partial))
                 if self.parquet is not None:
                     self.parquet.close()
-            elif self.handle is not None and self.handle is not sys.stdout:
-                self.handle.close()
             elif self.handle is sys.stdout:
                 sys.stdout.flush()
-            if self.partial is not None and error is None:
-                os.replace(self.partial, self.path)
+            elif self.handle is not None:
+                self.handle.close()
         finally:
-            if self.partial is not None and self.partial.exists():
-                self.partial.unlink()  # an interrupted or failed run leaves no output that looks complete
+            if self._atomic is not None:  # renamed on success; deleted after an error or Ctrl-C
+                self._atomic.__exit__(kind, error, traceback)
         return False

@@ -38,18 +38,16 @@ def _save(plotly_figure, matplotlib_figure, folder: str | os.PathLike, stem: str
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     html, png = folder / f"{stem}.html", folder / f"{stem}.png"
+    from ..persistence import atomic_path
+
     # each file written beside its target and renamed: a killed run leaves the old figure or none, never half
-    partial_html, partial_png = folder / f".{stem}.html.partial", folder / f".{stem}.png.partial"
     try:
-        plotly_figure.write_html(str(partial_html), include_plotlyjs="directory", full_html=True)
-        matplotlib_figure.tight_layout()
-        matplotlib_figure.savefig(partial_png, dpi=120, format="png")
-        os.replace(partial_html, html)
-        os.replace(partial_png, png)
+        with atomic_path(html) as partial_html, atomic_path(png) as partial_png:
+            plotly_figure.write_html(str(partial_html), include_plotlyjs="directory", full_html=True)
+            matplotlib_figure.tight_layout()
+            matplotlib_figure.savefig(partial_png, dpi=120, format="png")
     finally:
         _pyplot().close(matplotlib_figure)
-        for partial in (partial_html, partial_png):
-            partial.unlink(missing_ok=True)
     return [html, png]
 
 
