@@ -12,13 +12,16 @@ import os
 import pytest
 
 hypothesis = pytest.importorskip("hypothesis", reason="hypothesis is not installed (pip install 'darien-nlp[dev]')")
-from hypothesis import HealthCheck, given, settings  # noqa: E402
+from hypothesis import HealthCheck, example, given, settings  # noqa: E402
 from hypothesis import strategies as st  # noqa: E402
 
 from darien_nlp.corpus import CorpusError, Document, load_corpus, segment  # noqa: E402
 from darien_nlp.taxonomy import LABELS  # noqa: E402
 
-settings.register_profile("ci", max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+# CI draws the same cases on every run (derandomize): a red CI run is then a regression, never a
+# lucky draw; the long profile draws new cases each time and is where new failures are found.
+settings.register_profile("ci", max_examples=60, deadline=None, derandomize=True, database=None,
+                          suppress_health_check=[HealthCheck.too_slow])
 settings.register_profile("long", max_examples=2500, deadline=None, suppress_health_check=list(HealthCheck))
 settings.load_profile(os.environ.get("DARIEN_NLP_FUZZ_PROFILE", "ci"))
 
@@ -67,12 +70,15 @@ def test_classify_document_on_anything(model_dir, text):
 
 
 @given(st.lists(st.one_of(TEXT, st.none(), st.just(float("nan"))), min_size=1, max_size=10))
+@example(["\ud800"])  # found by a CI run: pandas 3 cannot infer its Arrow string type for a lone surrogate
 def test_classify_dataset_keeps_every_row(model_dir, values):
     import pandas as pd
 
     import darien_nlp
 
-    frame = pd.DataFrame({"text": values, "keep": range(len(values))})
+    # object dtype, as a caller's frame holding such text must be: pandas 3 refuses to build an
+    # Arrow-backed string column from a lone surrogate, before darien_nlp is ever called
+    frame = pd.DataFrame({"text": pd.Series(values, dtype=object), "keep": range(len(values))})
     out = darien_nlp.classify_dataset(frame, model=model_dir)
     assert list(out["keep"]) == list(range(len(values))) and len(out) == len(values)
     assert all(set(labels) <= set(LABELS) for labels in out["labels"])
