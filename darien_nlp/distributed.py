@@ -13,6 +13,12 @@ same batching-independent arithmetic per passage.
 >>> classify_bag(bag).compute()[0]["labels"]  # doctest: +SKIP
 ['lawful_pathways']
 
+A worker that dies mid-run (a lost machine, an out-of-memory kill) loses nothing: its nanny
+restarts it and the scheduler reruns its tasks, so every record still comes back once, in order.
+A task that kills every worker it runs on ends the job with ``distributed.scheduler.KilledWorker``
+after ``distributed.scheduler.allowed-failures`` deaths (default 3), and no partial result is
+returned (both tested on a local cluster).
+
 Topics: fit on a sample in one process (:class:`darien_nlp.topics.TopicModel`), then assign every
 passage in parallel with :func:`assign_topics_bag`, which ships the fitted model to the workers.
 """

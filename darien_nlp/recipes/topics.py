@@ -78,6 +78,7 @@ def _model(config: dict[str, Any], context: RunContext):
         embedder=model["embedder"], embedder_options=dict(model["embedder_options"]) or None, reducer=model["reducer"], n_components=model["n_components"],
         reducer_options=reducer_options, clusterer=model["clusterer"], min_cluster_size=model["min_cluster_size"],
         n_clusters=model["n_clusters"] or None, representation=list(model["representation"]),
+        representation_options=model["representation_options"] or None,
         top_n_words=model["top_n_words"], stop_phrases=(list(model["stop_phrases"]) or None),
         extra_stop_words=tuple(model["extra_stop_words"]), ngram_range=tuple(model["ngram_range"]),
         min_df=model["min_df"], max_df=model["max_df"], seed_topics=seed_topics, nr_topics=model["nr_topics"] or None,
@@ -506,7 +507,9 @@ RECIPE = Recipe(
                  "fit_exclude_sources": []},
         "model": {"embedder": "static", "embedder_options": {}, "reducer": "umap", "n_components": 5, "n_neighbors": 15,
                   "clusterer": "hdbscan", "min_cluster_size": 15, "n_clusters": 0,
-                  "representation": ["keybert"], "top_n_words": 10, "ngram_range": [1, 2], "min_df": 1, "max_df": 1.0,
+                  "representation": ["keybert"],
+                  # options per representation stage: { coherent = { weight = 0.3, candidates = 30 } }
+                  "representation_options": {}, "top_n_words": 10, "ngram_range": [1, 2], "min_df": 1, "max_df": 1.0,
                   "stop_phrases": [], "extra_stop_phrases": [], "extra_stop_words": [], "seed_topics": "none",
                   # named seed-word lists for guided topics: {"Safe Mobility" = ["safe mobility", "movilidad segura"]}
                   "seed_words": {},
@@ -526,6 +529,6 @@ RECIPE = Recipe(
     },
     run=run,
     choices={"model.embedder": ("static", "minilm", "lsa"), "model.reducer": ("umap", "pca"),
-             "model.clusterer": ("hdbscan", "kmeans"), "model.representation": ("keybert", "mmr", "ctfidf"),
+             "model.clusterer": ("hdbscan", "kmeans"), "model.representation": ("keybert", "mmr", "ctfidf", "coherent"),
              "model.seed_topics": ("none", "taxonomy"), "scope.mode": ("off", "labels", "score")},
 )

@@ -4,7 +4,7 @@ On one seeded sample of passages (the same for every system) it runs, each in a 
 process so that time and peak memory are its own:
 
 * ``darien_nlp``: :class:`darien_nlp.topics.TopicModel` with the settings of ``[darien]``
-  (the topic configs' LSA + PCA + k-means + MMR);
+  (the topic configs' LSA + PCA + k-means, and their representation);
 * ``bertopic_defaults``: ``BERTopic(embedding_model=all-MiniLM-L6-v2)`` and nothing else set:
   UMAP, HDBSCAN, its CountVectorizer and c-TF-IDF.
 
@@ -59,6 +59,7 @@ def _darien_system(path: str, settings: dict[str, Any], seed: int) -> dict[str, 
                        reducer=settings["reducer"], n_components=settings["n_components"],
                        clusterer=settings["clusterer"], n_clusters=settings["n_clusters"],
                        min_cluster_size=settings["min_cluster_size"], representation=list(settings["representation"]),
+                       representation_options=settings["representation_options"] or None,
                        top_n_words=settings["top_n_words"], max_df=settings["max_df"],
                        max_fit_passages=settings["max_fit_passages"], reduce_outliers=True, random_state=seed)
     model.fit(texts)
@@ -209,7 +210,7 @@ RECIPE = Recipe(
         # darien_nlp's pipeline: the topic configs' settings
         "darien": {"embedder": "lsa", "embedder_options": {"n_components": 100, "min_df": 3, "max_df": 0.3},
                    "reducer": "pca", "n_components": 50, "clusterer": "kmeans", "n_clusters": 30,
-                   "min_cluster_size": 25, "representation": ["mmr"], "top_n_words": 10, "max_df": 0.5,
+                   "min_cluster_size": 25, "representation": ["mmr"], "representation_options": {}, "top_n_words": 10, "max_df": 0.5,
                    "max_fit_passages": 40000},
         # passages per growth step (0: the whole corpus) and settings that differ from [darien]
         "growth": {"sizes": [5000, 50000, 0], "darien": {}},

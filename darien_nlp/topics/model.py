@@ -82,7 +82,10 @@ class TopicModel(BaseEstimator):
     n_components : dimensions the reducer keeps.
     clusterer : ``"hdbscan"`` (finds the number of topics and outliers) or ``"kmeans"`` (``n_clusters``).
     min_cluster_size : smallest topic HDBSCAN may form (also the minimum input size: twice this).
-    representation : ``"mmr"`` (default: c-TF-IDF words made diverse), ``"keybert"``, ``"ctfidf"`` or a list.
+    representation : ``"mmr"`` (default: c-TF-IDF words made diverse), ``"coherent"`` (c-TF-IDF candidates
+        re-ranked so the name's words share passages: :mod:`darien_nlp.topics.coherent`), ``"keybert"``,
+        ``"ctfidf"`` or a list. ``representation_options`` maps a stage name to its options, e.g.
+        ``{"coherent": {"weight": 0.4, "candidates": 30}}``.
     stop_phrases : boilerplate phrases to strip before counting words (None: the release defaults).
     extra_stop_words : more single words to drop.
     ngram_range, min_df, max_df, top_n_words : the c-TF-IDF vocabulary (``min_df``/``max_df`` count
@@ -157,8 +160,14 @@ class TopicModel(BaseEstimator):
                              f"Got {self.embedder!r} instead.")
         resolve_stage(self.reducer, REDUCERS, "reducer")
         resolve_stage(self.clusterer, CLUSTERERS, "clusterer")
-        for name in [self.representation] if isinstance(self.representation, str) else list(self.representation):
+        chain = [self.representation] if isinstance(self.representation, str) else list(self.representation)
+        for name in chain:
             resolve_stage(name, REPRESENTATIONS, "representation")
+        options = self.representation_options
+        if options is not None and not (isinstance(options, dict) and all(
+                name in chain and isinstance(value, dict) for name, value in options.items())):
+            raise ValueError("The 'representation_options' parameter of TopicModel must be None or map stage names "
+                             f"of representation={chain!r} to option tables. Got {options!r} instead.")
         positive = {"min_cluster_size": 2, "n_components": 2, "max_fit_passages": 10, "batch_size": 1,
                     "top_n_words": 1, "n_representatives": 0}
         for name, least in positive.items():

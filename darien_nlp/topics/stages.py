@@ -6,7 +6,7 @@ and returns an object with ``fit``/``transform`` (or ``fit``/``predict``) that
 BERTopic accepts as a stage.
 
 >>> sorted(REDUCERS), sorted(CLUSTERERS), sorted(REPRESENTATIONS)
-(['pca.v1', 'umap.v1'], ['hdbscan.v1', 'kmeans.v1'], ['ctfidf.v1', 'keybert.v1', 'mmr.v1'])
+(['pca.v1', 'umap.v1'], ['hdbscan.v1', 'kmeans.v1'], ['coherent.v1', 'ctfidf.v1', 'keybert.v1', 'mmr.v1'])
 """
 from __future__ import annotations
 
@@ -73,10 +73,17 @@ def _mmr(*, embedder, top_n_words: int, random_state: int, options: dict) -> Any
 
 REDUCERS: dict[str, Callable[..., Any]] = {"umap.v1": _umap, "pca.v1": _pca}
 CLUSTERERS: dict[str, Callable[..., Any]] = {"hdbscan.v1": _hdbscan, "kmeans.v1": _kmeans}
-REPRESENTATIONS: dict[str, Callable[..., Any]] = {"ctfidf.v1": _ctfidf, "keybert.v1": _keybert, "mmr.v1": _mmr}
+def _coherent(*, embedder, top_n_words: int, random_state: int, options: dict) -> Any:
+    from .coherent import CoherentRepresentation
+
+    return CoherentRepresentation(top_n_words=top_n_words, **options)
+
+
+REPRESENTATIONS: dict[str, Callable[..., Any]] = {"ctfidf.v1": _ctfidf, "coherent.v1": _coherent,
+                                                  "keybert.v1": _keybert, "mmr.v1": _mmr}
 #: Short names users type, mapped to the current version.
 ALIASES = {"umap": "umap.v1", "pca": "pca.v1", "hdbscan": "hdbscan.v1", "kmeans": "kmeans.v1",
-           "ctfidf": "ctfidf.v1", "keybert": "keybert.v1", "mmr": "mmr.v1"}
+           "ctfidf": "ctfidf.v1", "coherent": "coherent.v1", "keybert": "keybert.v1", "mmr": "mmr.v1"}
 
 
 def resolve_stage(name: str, registry: dict, parameter: str) -> str:

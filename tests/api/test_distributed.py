@@ -56,3 +56,52 @@ def test_bad_arguments(model_dir):
         classify_bag(db.from_sequence(["x"]), model=darien_nlp.api.load_model(model_dir))
     with pytest.raises(ValueError, match="no column 'body'"):
         classify_dataframe(dd.from_pandas(pd.DataFrame({"text": ["x"]}), npartitions=1), "body", model=str(model_dir))
+
+
+def _kill_worker_once(marker: str):
+    """A partition step that kills its worker process the first time any worker runs it (one winner:
+    the marker is created exclusively), as a machine lost mid-run would."""
+    def step(texts):
+        import os
+
+        try:
+            os.close(os.open(marker, os.O_CREAT | os.O_EXCL | os.O_WRONLY))
+        except FileExistsError:
+            return list(texts)
+        os._exit(1)
+    return step
+
+
+def test_a_worker_that_dies_mid_run_loses_nothing(client, model_dir, tmp_path):
+    """The nanny restarts the dead worker and the scheduler reruns its tasks: every text is classified
+    once, in order, with the single-process result."""
+    marker = tmp_path / "killed"
+    bag = db.from_sequence(TEXTS, npartitions=6).map_partitions(_kill_worker_once(str(marker)))
+    got = classify_bag(bag, model=str(model_dir)).compute()
+    assert marker.exists()  # a worker really died
+    expected = darien_nlp.classify(TEXTS, model=model_dir)
+    assert [g["labels"] for g in got] == [list(p.labels) for p in expected]
+    assert [g["scores"] for g in got] == [dict(p.scores) for p in expected]
+
+
+def test_a_task_that_kills_every_worker_fails_with_a_clear_error(model_dir, tmp_path):
+    """A partition that kills each worker it runs on ends the job with Dask's KilledWorker (naming
+    the task) after `distributed.scheduler.allowed-failures` deaths: no partial result comes back."""
+    import dask
+
+    def always_die(texts):
+        import os
+
+        os._exit(1)
+
+    with dask.config.set({"distributed.scheduler.allowed-failures": 0}):
+        cluster = distributed.LocalCluster(n_workers=1, threads_per_worker=1, processes=True, host="127.0.0.1",
+                                           dashboard_address=None)
+        try:
+            with distributed.Client(cluster) as client:
+                bag = classify_bag(db.from_sequence(TEXTS, npartitions=2).map_partitions(always_die),
+                                   model=str(model_dir))
+                with pytest.raises(distributed.scheduler.KilledWorker, match="workers died while running it"):
+                    client.compute(bag).result(timeout=120)
+        finally:
+            cluster.close()
