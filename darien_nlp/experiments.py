@@ -46,6 +46,8 @@ RECIPES = {
     "topics_benchmark.v1": "darien_nlp.recipes.topics_benchmark:RECIPE",
     "reliability.v1": "darien_nlp.recipes.reliability:RECIPE",
     "benchmark_speed.v1": "darien_nlp.recipes.speed:RECIPE",
+    "benchmark_distributed.v1": "darien_nlp.recipes.distributed_benchmark:RECIPE",
+    "install_sizes.v1": "darien_nlp.recipes.install_sizes:RECIPE",
     "chunk_table.v1": "darien_nlp.recipes.chunk_table:RECIPE",
 }
 

@@ -105,3 +105,42 @@ def test_a_task_that_kills_every_worker_fails_with_a_clear_error(model_dir, tmp_
                     client.compute(bag).result(timeout=120)
         finally:
             cluster.close()
+
+
+def test_benchmark_distributed_recipe_on_a_tiny_corpus(model_dir, tmp_path):
+    """The cost-split benchmark runs end to end: stages timed, cluster labels equal one process's,
+    no shard (corpus text) left behind. Figures are printed, never asserted."""
+    import gzip
+    import json
+
+    from darien_nlp.experiments import ConfigError, run_experiment
+
+    corpora = tmp_path / "corpora"
+    corpora.mkdir()
+    with gzip.open(corpora / "tiny.jsonl.gz", "wt", encoding="utf-8") as handle:
+        for i, text in enumerate(TEXTS):
+            handle.write(json.dumps({"id": f"d{i}", "text": f"{text}\n\n{text}"}) + "\n")
+        handle.write("\n")  # a blank line is skipped, not a document
+    config = tmp_path / "bench.toml"
+    config.write_text(f"""[experiment]
+name = "benchmark_distributed_smoke"
+kind = "benchmark_distributed.v1"
+[data]
+corpora = "{corpora}"
+source = "tiny.jsonl.gz"
+partitions = 3
+[model]
+name = "{model_dir}"
+""")
+    run = run_experiment(config, results_root=tmp_path / "results", progress=False, root=tmp_path)
+    metrics = json.loads((run / "metrics.json").read_text())
+    assert metrics["documents"] == len(TEXTS)  # documents sharded; the empty ones are skipped when read
+    assert metrics["labels_equal"] is True and metrics["passages"] > 0
+    for key in ("single_process", "cluster"):
+        assert set(metrics[key]["stage_seconds"]) == {"model load", "read", "segment", "embed", "predict"}
+        assert all(v >= 0 for v in metrics[key]["stage_seconds"].values())
+    assert not (run / "scratch").exists()
+    assert "LocalCluster, 2 workers" in (run / "report.md").read_text()
+    config.write_text(config.read_text().replace('source = "tiny.jsonl.gz"', 'source = "missing.jsonl.gz"'))
+    with pytest.raises(ConfigError, match="not a JSON-lines corpus file"):
+        run_experiment(config, results_root=tmp_path / "results", progress=False, root=tmp_path)
