@@ -150,4 +150,9 @@ def test_speed_benchmark_smoke(tmp_path, seeds_dir):
                                        "regex_word_scan_1_core", "tfidf_plus_logreg", "classify_document_in_context"}
     assert metrics["stream"]["passages"] == 300 and metrics["cli_stream"]["exit_code"] == 0
     assert metrics["min_cosine_to_model2vec"] > 0.99  # the fast path embeds as model2vec does
-    assert "| `classify`, warm |" in (run / "report.md").read_text()
+    report = (run / "report.md").read_text()
+    assert "| `classify`, warm |" in report
+    assert set(metrics["profiles"]) == {"classify_first_pass", "classify_warm", "classify_documents_in_context"}
+    assert all(0 < len(rows) <= 12 and rows[0]["own_seconds"] >= rows[-1]["own_seconds"]
+               for rows in metrics["profiles"].values())
+    assert "Profile of `classify`, first pass" in report

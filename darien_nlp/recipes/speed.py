@@ -141,6 +141,42 @@ def worker(data_path: str, model: str, repeats: int, minilm_passages: int) -> di
     return out
 
 
+def _profile(function, top: int) -> list[dict]:
+    """The ``top`` functions by own time (cProfile) while ``function`` runs once."""
+    import cProfile
+    import pstats
+
+    profiler = cProfile.Profile()
+    profiler.enable()
+    function()
+    profiler.disable()
+    stats = pstats.Stats(profiler)
+    total = max(stats.total_tt, 1e-12)
+    rows = []
+    for (filename, line, name), (_, calls, own, cumulative, _) in stats.stats.items():
+        where = filename.split("site-packages/")[-1].split("darien_nlp/")[-1] if filename != "~" else "built-in"
+        rows.append({"function": f"{where}:{line}({name})" if filename != "~" else name, "calls": int(calls),
+                     "own_seconds": round(own, 4), "cumulative_seconds": round(cumulative, 4),
+                     "own_share": round(own / total, 4)})
+    rows.sort(key=lambda row: -row["own_seconds"])
+    return rows[:top]
+
+
+def profile_worker(data_path: str, model: str, top: int) -> dict:
+    """A fresh process (called by :func:`run`): cProfile of the first pass, a warm pass and
+    ``classify_documents``, in that order, on the benchmark's passages."""
+    import darien_nlp
+    from darien_nlp.corpus import Document
+
+    data = json.loads(Path(data_path).read_text(encoding="utf-8"))
+    texts, documents = data["texts"], [Document(doc_id=d["id"], text=d["text"]) for d in data["documents"]]
+    darien_nlp.classify(["warm up the head, not the word cache"], model=model)
+    return {"classify_first_pass": _profile(lambda: darien_nlp.classify(texts, model=model), top),
+            "classify_warm": _profile(lambda: darien_nlp.classify(texts, model=model), top),
+            "classify_documents_in_context": _profile(lambda: list(darien_nlp.classify_documents(documents, model=model)),
+                                                      top)}
+
+
 def stream_worker(model: str, count: int, batch: int, seed_texts_path: str) -> dict:
     """Classify ``count`` generated passages in batches; RSS at checkpoints (flat = constant memory)."""
     import darien_nlp
@@ -231,6 +267,8 @@ def run(context: RunContext) -> dict:
                               context.root, settings["timeout_s"]) if settings["stream_passages"] else None)
         cli = (_cli_stream(model, settings["cli_lines"], texts[:5000], context.root, settings["timeout_s"])
                if settings["cli_lines"] else None)
+        profiles = (_subprocess(["profile", str(data), model, str(settings["profile_top"])], context.root,
+                                settings["timeout_s"]) if settings["profile_top"] else None)
     finally:
         import shutil
 
@@ -249,6 +287,7 @@ def run(context: RunContext) -> dict:
                "documents": len(documents), "fresh_runs": runs, "figures": figures,
                "min_cosine_to_model2vec": min((r.get("min_cosine_to_model2vec", 1.0) for r in runs), default=None),
                "peak_rss_mb": _summary([r["peak_rss_mb"] for r in runs]), "stream": stream, "cli_stream": cli,
+               "profiles": profiles,
                "cpu_count": os.cpu_count()}
     report = _report(context.config, metrics)
     (context.run_dir / "report.md").write_text(report, encoding="utf-8")
@@ -293,6 +332,12 @@ def _report(config, metrics) -> str:
                      f"peak RSS {cli['peak_rss_mb']:.0f} MB, exit {cli['exit_code']}; peak RSS as lines were written: "
                      + ", ".join(f"{c['lines_written']:,}: {c['peak_rss_mb']:.0f} MB" for c in cli.get("checkpoints", []))
                      + ".")
+    for method, rows in (metrics.get("profiles") or {}).items():
+        lines += ["", f"Profile of {_NAMES[method]} (cProfile, its own fresh process, after the timed runs; the "
+                      f"{len(rows)} functions with the most own time; cProfile's overhead inflates Python calls):", "",
+                  "| function | calls | own s | share of own time | cumulative s |", "|---|---|---|---|---|"]
+        lines += [f"| `{r['function']}` | {r['calls']:,} | {r['own_seconds']:.3f} | {r['own_share']:.0%} | "
+                  f"{r['cumulative_seconds']:.3f} |" for r in rows]
     return "\n".join(lines) + "\n"
 
 
@@ -300,7 +345,10 @@ RECIPE = Recipe(
     schema={"data": {"corpora": "", "source": "corpora"}, "model": {"name": "default"},
             "benchmark": {"passages": 20_000, "repeats": 3, "fresh_runs": 3, "minilm_passages": 300,
                           "stream_passages": 1_000_000, "stream_batch": 10_000, "cli_lines": 1_000_000,
-                          "timeout_s": 3000}},
+                          "timeout_s": 3000,
+                          # functions listed per profile (cProfile of the first pass, a warm pass and
+                          # classify_documents in one more fresh process); 0: no profile
+                          "profile_top": 12}},
     run=run,
 )
 
@@ -309,6 +357,8 @@ if __name__ == "__main__":  # the fresh processes of run()
     mode, *rest = sys.argv[1:]
     if mode == "worker":
         result = worker(rest[0], rest[1], int(rest[2]), int(rest[3]))
+    elif mode == "profile":
+        result = profile_worker(rest[0], rest[1], int(rest[2]))
     else:
         result = stream_worker(rest[0], int(rest[1]), int(rest[2]), rest[3])
     print(json.dumps(result))

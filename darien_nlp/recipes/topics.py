@@ -251,6 +251,7 @@ def run(context: RunContext) -> dict[str, Any]:
         not e["words"] or any(is_stop_term(term, extra_stop_words=config["model"]["extra_stop_words"])
                               for term in e["name"].split(" · ")))]
     topics_found = sum(1 for e in info if e["topic"] not in (-1, OUTSIDE))
+    themes = _themes(config["output"]["themes"], info)
     metrics = {
         "source": str(source), **table.summary(),
         "unique_passages": model.n_unique_passages_, "duplicate_passages": model.n_duplicate_passages_,
@@ -261,7 +262,7 @@ def run(context: RunContext) -> dict[str, Any]:
         "outlier_share_after": round(model.outlier_share_["after"], 4),
         "cluster_agreement": round(model.cluster_agreement_, 4),
         "topics_named_by_stop_words": stop_named, "category_mix": category_note, "seeded_topics": seeded,
-        "events": events,
+        "events": events, "themes": themes,
         "quality": {**{k: v for k, v in quality.items() if k != "npmi_per_topic"},
                     "stop_named_share": round(len(stop_named) / topics_found, 4) if topics_found else 0.0},
         "embeddings_from_cache": embedded_from_cache, "stage_seconds": timings,
@@ -437,6 +438,25 @@ def _scope_line(scope) -> list[str]:
             f"\"{OUTSIDE_NAME}\""]
 
 
+def _themes(themes: dict[str, Any], info: list[dict[str, Any]]) -> dict[str, Any] | None:
+    """Which topics a theme names (``output.themes``: name -> terms): a topic's name (its first words,
+    lower-cased) holding one of the theme's terms as a whole word or phrase."""
+    if not themes:
+        return None
+    if not isinstance(themes, dict) or not all(isinstance(terms, list) and terms and all(isinstance(t, str) and t.strip()
+                                                                                   for t in terms)
+                                               for terms in themes.values()):
+        raise ValueError("output.themes must map a theme's name to a non-empty list of terms, e.g. "
+                         '{ "Safe Mobility" = ["safe mobility", "movilidad segura"] }')
+    import re
+
+    named = {}
+    for theme, terms in themes.items():
+        pattern = re.compile(r"\b(?:" + "|".join(re.escape(t.lower().strip()) for t in terms) + r")\b")
+        named[theme] = [e["topic"] for e in info if e["topic"] not in (-1, OUTSIDE) and pattern.search(e["name"].lower())]
+    return {"named": named, "themes": len(named), "themes_named": sum(1 for topics in named.values() if topics)}
+
+
 def _report(config, metrics, info, label_table, names) -> str:
     lines = [f"# {config['experiment']['name']}", "",
              f"- corpus: `{' + '.join(Path(part).name for part in metrics['source'].split(' + '))}`: {metrics['documents']:,} documents "
@@ -471,6 +491,13 @@ def _report(config, metrics, info, label_table, names) -> str:
             top = f"{label} {share:.2f}"
         languages = " ".join(f"{k} {v:.0%}" for k, v in (e.get("languages") or {}).items())
         lines.append(f"| {e['topic']} | {e['size']:,} | {e['name']} | {top} |" + (f" {languages} |" if mixed else ""))
+    if metrics.get("themes"):
+        themes = metrics["themes"]
+        lines += ["", f"## Central themes: {themes['themes_named']} of {themes['themes']} name a topic", "",
+                  "A theme names a topic when one of its terms (`output.themes`) is in the topic's name.", "",
+                  "| theme | topics it names |", "|---|---|"]
+        for theme, topics in themes["named"].items():
+            lines.append(f"| {theme} | " + ("; ".join(f"{t}: {names.get(t, '')}" for t in topics) or "–") + " |")
     if metrics.get("seeded_topics"):
         lines += ["", "## Seeded topics: what gathers there", "",
                   "| seed | nearest topic | passages naming a seed word | where most of them are |", "|---|---|---:|---|"]
@@ -525,7 +552,9 @@ RECIPE = Recipe(
                    # passages (a seeded sample) over which NPMI coherence is counted; 0: all
                    "quality_passages": 50_000,
                    # known events to find on the curves: [{ name = "...", month = "YYYY-MM", seed = "<seed_words name>" }]
-                   "events": []},
+                   "events": [],
+                   # central themes to look for among the topic names: { "Safe Mobility" = ["safe mobility"], ... }
+                   "themes": {}},
     },
     run=run,
     choices={"model.embedder": ("static", "minilm", "lsa"), "model.reducer": ("umap", "pca"),

@@ -121,7 +121,7 @@ def _write(path: Path, texts: list[str]) -> str:
 
 def run(context: RunContext) -> dict[str, Any]:
     from ..topics.quality import topic_quality
-    from ..topics.vectorizer import is_stop_term
+    from ..topics.vectorizer import is_stop_term, stop_words
 
     config = context.config
     seed = config["experiment"]["seed"]
@@ -143,9 +143,16 @@ def run(context: RunContext) -> dict[str, Any]:
             top_n = config["compare"]["top_n"]
             words = result.pop("words")
             quality = topic_quality(sample, words, top_n=top_n, analyzer="words", max_passages=None)
+            # the same count over content words only: stop words dropped from each system's word list first
+            # (a stop word co-occurs with everything, so it lifts NPMI without naming anything)
+            stop = set(stop_words())
+            content = {t: [w for term in terms for w in str(term).lower().split() if w not in stop] for t, terms in words.items()}
+            content_quality = topic_quality(sample, {t: w for t, w in content.items() if len(w) >= 2}, top_n=top_n,
+                                            analyzer="words", max_passages=None)
             # a topic is named by stop words when any of its three naming terms is stop words only
             stop_named = sum(any(is_stop_term(term) for term in terms[:3]) for terms in words.values())
             result.update(npmi=round(quality["npmi"], 4), diversity=round(quality["diversity"], 4), top_n=top_n,
+                          npmi_content_words=round(content_quality["npmi"], 4),
                           stop_named_share=round(stop_named / max(len(words), 1), 4),
                           example_names=[" · ".join(words[t][:3]) for t in sorted(words)[:5]])
             systems[name] = result
@@ -179,13 +186,15 @@ def _report(config, summary) -> str:
 
     rows = [{"system": name, "passages": r["passages"], "seconds": r["seconds"], "peak RSS MB": r["peak_rss_mb"],
              "topics": r["topics"], "outlier share": r["outlier_share"], f"NPMI (top {r['top_n']} words)": r["npmi"],
+             f"NPMI (top {r['top_n']} content words)": r.get("npmi_content_words", float("nan")),
              "diversity": r["diversity"], "named by stop words": r["stop_named_share"]}
             for name, r in summary["systems"].items()]
     lines = [f"# {config['experiment']['name']}", "",
              f"One seeded sample of {summary['sample']:,} passages (of {summary['available_passages']:,} unique passages "
              f"of `{config['data']['source']}`); each system in a fresh process. Seconds: encoding and fitting "
              "(loading MiniLM apart). NPMI and diversity over the sample, counted the same way for both systems: each "
-             "topic's first distinct words, co-occurrence within a passage, no stop words removed.", ""]
+             "topic's first distinct words, co-occurrence within a passage, no stop words removed. The content-word column "
+             "drops stop words from both systems' word lists first (the same stop list for both).", ""]
     if rows:
         lines += [markdown_table(rows, list(rows[0])), ""]
     for name, r in summary["systems"].items():

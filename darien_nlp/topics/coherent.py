@@ -76,7 +76,9 @@ class CoherentRepresentation(BaseRepresentation):
         vectorizer = clone(topic_model.vectorizer_model)
         vectorizer.set_params(vocabulary={term: i for i, term in enumerate(vocabulary)}, binary=True, min_df=1,
                               max_df=1.0)
-        npmi = npmi_matrix(vectorizer.fit_transform(documents["Document"].tolist()))
+        from scipy import sparse
+
+        present = sparse.csc_matrix(vectorizer.fit_transform(documents["Document"].tolist()), dtype=np.float64)
         column = {term: i for i, term in enumerate(vocabulary)}
         result: dict[int, list[tuple[str, float]]] = {}
         for topic, values in shortlist.items():
@@ -89,7 +91,7 @@ class CoherentRepresentation(BaseRepresentation):
             words = [set(word.split()) for word, _ in values]
             chosen = [0]
             covered = set(words[0])
-            together = npmi[np.ix_(index, index)]
+            together = npmi_matrix(present[:, index])  # (candidates x candidates): memory flat in the topic count
             total = together[:, 0].copy()  # running sum of NPMI with the chosen words
             free = np.ones(len(values), dtype=bool)
             free[0] = False

@@ -47,6 +47,7 @@ def test_topics_benchmark_runs_both_systems_and_the_growth_curve(tmp_path):
     for result in metrics["systems"].values():
         assert result["passages"] == metrics["sample"] <= 120 and result["topics"] >= 1
         assert -1.0 <= result["npmi"] <= 1.0 and 0.0 < result["diversity"] <= 1.0 and result["peak_rss_mb"] > 0
+        assert -1.0 <= result["npmi_content_words"] <= 1.0
     assert [g["passages"] for g in metrics["growth"]] == [60, metrics["available_passages"]]
     assert not (run / "scratch").exists()  # the passages handed to the child processes are not kept
     report = (run / "report.md").read_text()

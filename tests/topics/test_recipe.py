@@ -230,3 +230,20 @@ def test_category_mix_reads_each_passage_in_its_document_when_the_model_reads_co
     off = run_experiment(_config(tmp_path, tmp_path / "models" / "context-policy"), overrides=["classifier.context_chars=0"],
                          results_root=tmp_path / "results", progress=False, root=tmp_path)
     assert json.loads((off / "metrics.json").read_text())["category_mix"]["read"] == "each passage read alone"
+
+
+def test_central_themes_are_looked_up_in_topic_names(tmp_path, corpus):
+    path = _config(tmp_path)
+    path.write_text(path.read_text().replace("[output]\n", (
+        '[output]\nthemes = { "Rainforest" = ["rainforest", "forest", "park", "rangers", "national park"], '
+        '"Quantum computing" = ["qubit"] }\n')))
+    run = run_experiment(path, results_root=tmp_path / "results", progress=False, root=tmp_path)
+    themes = json.loads((run / "metrics.json").read_text())["themes"]
+    names = {e["topic"]: e["name"] for e in json.loads((run / "topics.json").read_text())}
+    assert themes["themes"] == 2 and themes["themes_named"] == 1 and themes["named"]["Quantum computing"] == []
+    forest = themes["named"]["Rainforest"]
+    assert forest and all(any(w in names[t] for w in ("forest", "park", "rangers")) for t in forest)
+    assert "## Central themes: 1 of 2 name a topic" in (run / "report.md").read_text()
+    path.write_text(path.read_text().replace('"Quantum computing" = ["qubit"]', '"Empty" = []'))
+    with pytest.raises(ValueError, match="output.themes must map"):
+        run_experiment(path, results_root=tmp_path / "results", progress=False, root=tmp_path)
