@@ -53,7 +53,8 @@ def _parser() -> argparse.ArgumentParser:
                "  cat texts.txt | darien-nlp classify - > labels.jsonl\n"
                "  darien-nlp classify news.jsonl --text-field body --id-field url -o labels.csv\n"
                "  darien-nlp classify releases/ --output passages.parquet  # a folder: every passage, in context\n"
-               "  darien-nlp classify articles.csv --document            # long texts segmented into passages")
+               "  darien-nlp classify articles.csv --document            # long texts segmented into passages\n"
+               "  darien-nlp classify big.jsonl --jobs 2 -o labels.parquet  # two worker processes classify")
     classify.add_argument("inputs", nargs="*", default=["-"], metavar="PATH",
                           help="files or folders; '-' or nothing: stdin")
     classify.add_argument("--format", choices=("lines", "jsonl", "csv", "parquet", "documents"), default=None,
@@ -68,6 +69,9 @@ def _parser() -> argparse.ArgumentParser:
     classify.add_argument("--model", default="default")
     classify.add_argument("--threshold", type=float, default=None)
     classify.add_argument("--no-progress", action="store_true", help="no progress line (shown only on a terminal)")
+    classify.add_argument("--jobs", "-j", type=int, default=1,
+                          help="worker processes that classify while this one reads and writes (default 1; "
+                               "each loads the model, about 250 MB)")
 
     experiment = commands.add_parser("experiment", help="run experiment configs", epilog="example:\n  darien-nlp experiment run experiments/train_policy_static.toml --set output.model_dir=/tmp/m", formatter_class=argparse.RawDescriptionHelpFormatter)
     experiment_commands = experiment.add_subparsers(dest="experiment_command", required=True)
@@ -329,8 +333,11 @@ def _classify(args) -> int:
         for path in args.inputs:
             if path != "-":
                 _check_output_outside(Path(args.output), Path(path))
+    if args.jobs < 1:
+        raise ValueError(f"classify: --jobs must be >= 1. Got {args.jobs} instead.")
     model = load_model(args.model)  # a bad --model fails before any input is read
     run = ClassifyRun(model=model, threshold=args.threshold, text_field=args.text_field, id_field=args.id_field,
+                      jobs=args.jobs, model_name=args.model,
                       document=args.document, progress=sys.stderr.isatty() and not args.no_progress)
     try:
         with Writer(args.output, output_format(args.output, args.output_format)) as writer:

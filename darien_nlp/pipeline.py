@@ -103,6 +103,24 @@ def read_lines(handle, name: str, max_bytes: int | None = None) -> Iterator[tupl
         yield number, text, problem
 
 
+def _worker_init(model: str) -> None:
+    """A ``--jobs`` worker: Ctrl-C is the parent's to handle; load the model once, before any batch."""
+    import signal
+
+    from .api import load_model
+
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    load_model(model)
+
+
+def _worker_classify(model: str, threshold: float | None, texts: list[str], contexts: list | None) -> list:
+    """A ``--jobs`` worker's share: (labels, rounded scores) per text, in order."""
+    from .api import classify
+
+    return [(list(p.labels), {k: round(v, 4) for k, v in p.scores.items()})
+            for p in classify(texts, model=model, threshold=threshold, context=contexts)]
+
+
 @dataclass
 class ClassifyRun:
     """One ``darien-nlp classify`` run: settings, and the counts reported at the end."""
@@ -113,9 +131,22 @@ class ClassifyRun:
     id_field: str | None = None
     document: bool = False
     progress: bool = False
+    #: worker processes that classify batches while this one reads and writes (1: all in this process);
+    #: each worker loads ``model_name`` (the name or folder path ``model`` was loaded from).
+    jobs: int = 1
+    model_name: str | None = None
     records: int = 0
     errors: int = 0
     notes: list[str] = field(default_factory=list)
+
+    def _pool(self):
+        import multiprocessing
+        from concurrent.futures import ProcessPoolExecutor
+
+        if not isinstance(self.model_name, str):
+            raise TypeError("jobs > 1 needs model_name: the name or folder path that each worker loads")
+        return ProcessPoolExecutor(max_workers=self.jobs, mp_context=multiprocessing.get_context("spawn"),
+                                   initializer=_worker_init, initargs=(self.model_name,))
 
     # ---- reading: every reader yields dicts with "text" (str or None) plus reference fields ----
 
@@ -249,19 +280,29 @@ class ClassifyRun:
     # ---- classifying and writing ----
 
     def run(self, paths: list[str], fmt: str | None, writer) -> int:
-        from .api import classify
+        from collections import deque
 
-        batch: list[dict] = []
+        pool = self._pool() if self.jobs > 1 else None
+        pending: deque = deque()  # (batch, readable, future) in input order; at most 2 per worker in flight
 
-        def flush():
+        def submit(batch: list[dict]):
             readable = [item for item in batch if item.get("text") is not None]
-            if readable:
-                contexts = [item.get("context") for item in readable]
-                predictions = classify([item["text"] for item in readable], model=self.model, threshold=self.threshold,
-                                       context=contexts if any(c is not None for c in contexts) else None)
-                for item, prediction in zip(readable, predictions):
-                    item["labels"] = list(prediction.labels)
-                    item["scores"] = {k: round(v, 4) for k, v in prediction.scores.items()}
+            texts = [item["text"] for item in readable]
+            contexts = [item.get("context") for item in readable]
+            contexts = contexts if any(c is not None for c in contexts) else None
+            if pool is None:
+                results = _worker_classify(self.model, self.threshold, texts, contexts) if texts else []
+                write(batch, readable, results)
+            else:
+                pending.append((batch, readable, pool.submit(_worker_classify, self.model_name, self.threshold, texts,
+                                                             contexts) if texts else None))
+                while len(pending) > 2 * self.jobs:
+                    done, ready, future = pending.popleft()
+                    write(done, ready, future.result() if future is not None else [])
+
+        def write(batch: list[dict], readable: list[dict], results: list):
+            for item, (labels, scores) in zip(readable, results):
+                item["labels"], item["scores"] = labels, scores
             for item in batch:
                 item.pop("context", None)
                 item.pop("text", None)
@@ -272,14 +313,23 @@ class ClassifyRun:
             self.records += len(batch)
             if self.progress:
                 print(f"\r{self.records:,} records", end="", file=sys.stderr, flush=True)
-            batch.clear()
 
-        for path in paths:
-            for item in self.items(path, input_format(path, fmt)):
-                batch.append(item)
-                if len(batch) >= BATCH:
-                    flush()
-        flush()
+        try:
+            batch: list[dict] = []
+            for path in paths:
+                for item in self.items(path, input_format(path, fmt)):
+                    batch.append(item)
+                    if len(batch) >= BATCH:
+                        submit(batch)
+                        batch = []
+            if batch:
+                submit(batch)
+            while pending:
+                done, ready, future = pending.popleft()
+                write(done, ready, future.result() if future is not None else [])
+        finally:
+            if pool is not None:
+                pool.shutdown(wait=True, cancel_futures=True)
         if self.progress:
             print(file=sys.stderr)
         for note in self.notes:

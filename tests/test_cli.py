@@ -284,3 +284,27 @@ def test_a_killed_writer_leaves_the_old_output_whole(tmp_path, command):
         process.send_signal(signal.SIGKILL)
         process.wait()
     assert output.read_text() == "old output\n"
+
+
+def test_classify_with_worker_processes_gives_the_same_records_in_order(tmp_path, capsys):
+    """--jobs 2: two spawned workers classify batches while the parent reads and writes; the output
+    equals --jobs 1 byte for byte (order, error records, exit status), for lines and for documents."""
+    texts = ["Smugglers move migrants through the Darién.", "Safe Mobility Offices opened in Guatemala.",
+             "Quarterly tax receipts rose.", "", "Los migrantes necesitan agua y refugio."]
+    lines = tmp_path / "lines.txt"
+    lines.write_bytes(b"\n".join([f"{texts[i % 5]} {i}".encode() for i in range(2500)] + [b"bad \xff byte", b"last"]))
+    records = tmp_path / "records.jsonl"
+    records.write_text("\n".join(json.dumps({"id": i, "text": f"{texts[i % 5]}\n\nMore on migration {i}."})
+                                 for i in range(1200)) + "\n")
+    for source, extra in ((lines, []), (records, ["--document"])):
+        outputs = {}
+        for jobs in ("1", "2"):
+            out = tmp_path / f"out-{source.stem}-{jobs}.jsonl"
+            code = main(["classify", str(source), *extra, "--jobs", jobs, "-o", str(out)])
+            outputs[jobs] = (code, out.read_text())
+        assert outputs["1"] == outputs["2"]
+        assert outputs["2"][0] == (1 if source is lines else 0)
+        assert len(outputs["2"][1].splitlines()) == (2502 if source is lines else 2160)  # an empty text: 1 passage
+    capsys.readouterr()
+    assert main(["classify", str(lines), "--jobs", "0"]) == 2
+    assert "--jobs must be >= 1" in capsys.readouterr().err

@@ -143,7 +143,7 @@ def test_speed_benchmark_smoke(tmp_path, seeds_dir):
     path = _write(tmp_path, f'[experiment]\nname = "benchmark_speed"\nkind = "benchmark_speed.v1"\nseed = 1\n'
                             f'[data]\nsource = "{seeds_dir}"\n[model]\nname = "policy-static"\n'
                             '[benchmark]\npassages = 60\nrepeats = 1\nfresh_runs = 1\nminilm_passages = 0\n'
-                            'stream_passages = 300\nstream_batch = 100\ncli_lines = 50\n')
+                            'stream_passages = 300\nstream_batch = 100\ncli_lines = 50\ncli_file_lines = 3000\n')
     run = run_experiment(path, results_root=tmp_path / "results", progress=False)
     metrics = json.loads((run / "metrics.json").read_text())
     assert set(metrics["figures"]) >= {"classify_first_pass", "classify_warm", "model2vec_encode_plus_head",
@@ -156,3 +156,4 @@ def test_speed_benchmark_smoke(tmp_path, seeds_dir):
     assert all(0 < len(rows) <= 12 and rows[0]["own_seconds"] >= rows[-1]["own_seconds"]
                for rows in metrics["profiles"].values())
     assert "Profile of `classify`, first pass" in report
+    assert [(f["jobs"], f["exit_code"]) for f in metrics["cli_files"]] == [(1, 0), (2, 0)] and "--jobs 2:" in report

@@ -254,6 +254,27 @@ def _cli_stream(model: str, count: int, seeds: list[str], cwd: Path, timeout: in
             "peak_rss_mb": peak, "checkpoints": checkpoints}
 
 
+def _cli_file(model: str, count: int, seeds: list[str], cwd: Path, timeout: int, jobs: int, folder: Path) -> dict:
+    """``darien-nlp classify FILE --jobs N`` on ``count`` lines in a file (output discarded): the time
+    with N worker processes; the largest process's peak RSS (the parent or a worker)."""
+    import resource
+
+    path = folder / f"lines-{count}.txt"
+    if not path.exists():
+        with open(path, "w", encoding="utf-8") as handle:
+            for i in range(count):
+                handle.write(seeds[i % len(seeds)].replace("\r", " ").replace("\n", " ") + f" ({i})\n")
+    before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    started = time.perf_counter()
+    done = subprocess.run([sys.executable, "-m", "darien_nlp.cli", "classify", str(path), "--model", model,
+                           "--no-progress", "--jobs", str(jobs)], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                          cwd=str(cwd), env=dict(os.environ, HF_HUB_OFFLINE="1"), timeout=timeout)
+    seconds = time.perf_counter() - started
+    peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    return {"lines": count, "jobs": jobs, "seconds": seconds, "lines_per_second": count / seconds,
+            "exit_code": done.returncode, "largest_process_peak_rss_mb": round(peak / 1024, 1) if peak > before else None}
+
+
 def _summary(values: list[float]) -> dict:
     return {"median": float(np.median(values)), "min": float(np.min(values)), "max": float(np.max(values))}
 
@@ -279,6 +300,8 @@ def run(context: RunContext) -> dict:
                               context.root, settings["timeout_s"]) if settings["stream_passages"] else None)
         cli = (_cli_stream(model, settings["cli_lines"], texts[:5000], context.root, settings["timeout_s"])
                if settings["cli_lines"] else None)
+        cli_files = [_cli_file(model, settings["cli_file_lines"], texts[:5000], context.root, settings["timeout_s"], jobs,
+                               scratch) for jobs in settings["cli_jobs"]] if settings["cli_file_lines"] else []
         profiles = (_subprocess(["profile", str(data), model, str(settings["profile_top"])], context.root,
                                 settings["timeout_s"]) if settings["profile_top"] else None)
     finally:
@@ -302,7 +325,7 @@ def run(context: RunContext) -> dict:
                "share_over_token_cap": runs[0].get("share_over_token_cap") if runs else None,
                "token_cap": runs[0].get("token_cap") if runs else None,
                "peak_rss_mb": _summary([r["peak_rss_mb"] for r in runs]), "stream": stream, "cli_stream": cli,
-               "profiles": profiles,
+               "profiles": profiles, "cli_files": cli_files,
                "cpu_count": os.cpu_count()}
     report = _report(context.config, metrics)
     (context.run_dir / "report.md").write_text(report, encoding="utf-8")
@@ -351,6 +374,13 @@ def _report(config, metrics) -> str:
                      f"peak RSS {cli['peak_rss_mb']:.0f} MB, exit {cli['exit_code']}; peak RSS as lines were written: "
                      + ", ".join(f"{c['lines_written']:,}: {c['peak_rss_mb']:.0f} MB" for c in cli.get("checkpoints", []))
                      + ".")
+    files = metrics.get("cli_files") or []
+    if files:
+        base = files[0]["seconds"]
+        lines.append(f"`darien-nlp classify FILE --jobs N` on {files[0]['lines']:,} lines in a file (N worker processes "
+                     "classify while the parent reads and writes): "
+                     + "; ".join(f"--jobs {f['jobs']}: {f['lines_per_second']:,.0f} lines/s ({base / f['seconds']:.2f}× "
+                                 f"--jobs {files[0]['jobs']}), exit {f['exit_code']}" for f in files) + ".")
     for method, rows in (metrics.get("profiles") or {}).items():
         lines += ["", f"Profile of {_NAMES[method]} (cProfile, its own fresh process, after the timed runs; the "
                       f"{len(rows)} functions with the most own time; cProfile's overhead inflates Python calls):", "",
@@ -367,7 +397,9 @@ RECIPE = Recipe(
                           "timeout_s": 3000,
                           # functions listed per profile (cProfile of the first pass, a warm pass and
                           # classify_documents in one more fresh process); 0: no profile
-                          "profile_top": 12}},
+                          "profile_top": 12,
+                          # `darien-nlp classify FILE --jobs N` for each N on this many lines (0: skip)
+                          "cli_file_lines": 200_000, "cli_jobs": [1, 2]}},
     run=run,
 )
 
