@@ -13,7 +13,8 @@ import numpy as np
 
 from .taxonomy import LABELS
 
-__all__ = ["evaluate", "compare", "per_label_scores", "expected_calibration_error", "cohen_kappa", "markdown_table"]
+__all__ = ["evaluate", "compare", "per_label_scores", "expected_calibration_error", "calibration_bins", "cohen_kappa",
+           "markdown_table"]
 
 
 def per_label_scores(true: np.ndarray, predicted: np.ndarray) -> dict[str, dict[str, float]]:
@@ -59,6 +60,29 @@ def expected_calibration_error(true: np.ndarray, probabilities: np.ndarray, bins
     return float(np.mean(errors)) if errors else 0.0
 
 
+def calibration_bins(true: np.ndarray, probabilities: np.ndarray, bins: int = 10) -> dict[str, list[dict[str, float]]]:
+    """Per label, the reliability diagram's points: for each non-empty equal-width bin of predicted
+    probability, its edges, count, mean predicted probability and observed share of positives.
+
+    >>> calibration_bins(np.array([[1] * 5, [0] * 5]), np.array([[0.9] * 5, [0.1] * 5]), bins=2)["enforcement"]
+    [{'lower': 0.0, 'upper': 0.5, 'n': 1, 'predicted': 0.1, 'observed': 0.0}, {'lower': 0.5, 'upper': 1.0, 'n': 1, 'predicted': 0.9, 'observed': 1.0}]
+    """
+    true, probabilities = np.asarray(true), np.asarray(probabilities, dtype=np.float64)
+    edges = np.linspace(0, 1, bins + 1)
+    result = {}
+    for j, label in enumerate(LABELS[: true.shape[1]]):
+        which = np.clip(np.digitize(probabilities[:, j], edges[1:-1]), 0, bins - 1)
+        points = []
+        for b in range(bins):
+            mask = which == b
+            if mask.any():
+                points.append({"lower": round(float(edges[b]), 4), "upper": round(float(edges[b + 1]), 4),
+                               "n": int(mask.sum()), "predicted": round(float(probabilities[mask, j].mean()), 4),
+                               "observed": round(float(true[mask, j].mean()), 4)})
+        result[label] = points
+    return result
+
+
 def evaluate(true, predicted, probabilities=None, *, n_bootstrap: int = 1000, seed: int = 0,
              groups=None) -> dict[str, Any]:
     """Point metrics, per-label scores, and bootstrap 95 % intervals (resampling documents when ``groups``)."""
@@ -70,6 +94,7 @@ def evaluate(true, predicted, probabilities=None, *, n_bootstrap: int = 1000, se
                               "per_label": per_label_scores(true, predicted)}
     if probabilities is not None:
         result["ece"] = expected_calibration_error(true, np.asarray(probabilities))
+        result["calibration"] = calibration_bins(true, np.asarray(probabilities))
     if n_bootstrap and len(true):
         samples: dict[str, list[float]] = {}
         for index in _resamples(len(true), n_bootstrap, seed, groups):

@@ -36,6 +36,7 @@ code{background:#f6f8fa;padding:0 3px;border-radius:3px}details{margin:.3rem 0}s
 .status{display:inline-block;padding:2px 8px;border-radius:10px;color:#fff;font-weight:600}
 .complete{background:#1a7f37}.failed{background:#cf222e}.interrupted,.running{background:#9a6700}
 .bar{display:inline-block;height:10px;vertical-align:middle}.mix span{margin-right:8px;white-space:nowrap}
+.cal{display:inline-block;margin:4px 8px 4px 0;text-align:center}.cal figcaption{font-size:12px}
 .passage{border-left:3px solid #d0d7de;padding:2px 8px;margin:4px 0;white-space:pre-wrap}
 .ref{color:#57606a;font-size:12px}img{max-width:100%;border:1px solid #eee}
 """
@@ -110,8 +111,7 @@ def _confusion_section(metrics: dict) -> str:
         return ""
     parts = ["<h2>Per-label confusion counts</h2>",
              "<p>True positives, false positives and false negatives per label, derived from each split's precision, "
-             "recall and support (probabilities are not kept in a run, so there is no calibration curve here; "
-             "the report's ECE column measures calibration).</p>"]
+             "recall and support.</p>"]
     for system, splits in results.items():
         if not isinstance(splits, dict):
             continue
@@ -135,6 +135,65 @@ def _confusion_section(metrics: dict) -> str:
                          f"<th>FN</th><th>F1</th><th>TP / FP / FN</th></tr></thead><tbody>{''.join(rows)}</tbody>"
                          "</table></details>")
     return "\n".join(parts)
+
+
+def _reliability_svg(points: list, size: int = 130) -> str:
+    """One label's reliability diagram: observed share of positives against mean predicted probability per
+    bin (a circle's area grows with the bin's count), and the diagonal of perfect calibration."""
+    pad = 14
+    span = size - 2 * pad
+
+    def xy(p: float, o: float) -> tuple[float, float]:
+        return pad + p * span, size - pad - o * span
+
+    valid = []
+    for b in points:  # a hand-edited or damaged bin is skipped, never drawn wrong or crashed on
+        try:
+            p, o, n = float(b["predicted"]), float(b["observed"]), int(b["n"])
+        except (KeyError, TypeError, ValueError):
+            continue
+        if 0.0 <= p <= 1.0 and 0.0 <= o <= 1.0 and n > 0:
+            valid.append((p, o, n))
+    total = sum(n for _, _, n in valid) or 1
+    dots, line = [], []
+    for p, o, n in valid:
+        x, y = xy(p, o)
+        line.append(f"{x:.1f},{y:.1f}")
+        dots.append(f'<circle cx="{x:.1f}" cy="{y:.1f}" r="{2 + 6 * (n / total) ** 0.5:.1f}" fill="#0969da" '
+                    f'fill-opacity="0.6"><title>{n} passages: predicted {p:.2f}, observed {o:.2f}</title></circle>')
+    (x0, y0), (x1, y1) = xy(0, 0), xy(1, 1)
+    return (f'<svg width="{size}" height="{size}" viewBox="0 0 {size} {size}" role="img" aria-label="reliability diagram">'
+            f'<rect x="{pad}" y="{pad}" width="{span}" height="{span}" fill="none" stroke="#d0d7de"/>'
+            f'<line x1="{x0}" y1="{y0}" x2="{x1}" y2="{y1}" stroke="#8c959f" stroke-dasharray="3,3"/>'
+            + (f'<polyline fill="none" stroke="#0969da" stroke-width="1" points="{" ".join(line)}"/>' if len(line) > 1 else "")
+            + "".join(dots) + "</svg>")
+
+
+def _calibration_section(metrics: dict) -> str:
+    """Reliability diagrams per system, split and label, from the bins a training run keeps."""
+    results = metrics.get("results")
+    if not isinstance(results, dict):
+        return ""
+    parts = []
+    for system, splits in results.items():
+        if not isinstance(splits, dict):
+            continue
+        for split, block in splits.items():
+            bins = block.get("calibration") if isinstance(block, dict) else None
+            if not isinstance(bins, dict) or not bins:
+                continue
+            figures = "".join(f'<figure class="cal">{_reliability_svg(points if isinstance(points, list) else [])}'
+                              f"<figcaption>{html.escape(str(label))}</figcaption></figure>" for label, points in bins.items())
+            ece = block.get("ece")
+            parts.append(f"<details><summary>{html.escape(str(system))} · {html.escape(str(split))}"
+                         + (f" (ECE {float(ece):.3f})" if isinstance(ece, (int, float)) else "")
+                         + f"</summary><div>{figures}</div></details>")
+    if not parts:
+        return ("<h2>Calibration</h2><p>This run kept no calibration bins (runs before 2026-12-07 did not), so there "
+                "is no reliability diagram; its ECE column measures calibration.</p>")
+    return ("<h2>Calibration</h2><p>Reliability diagrams: for each bin of predicted probability (tenths), the share "
+            "of passages that carry the label against the mean predicted probability; the dashed diagonal is perfect "
+            "calibration, and a circle's area grows with the bin's count (hover for figures).</p>" + "\n".join(parts))
 
 
 def _sparkline(points: list[tuple[str, float]], width: int = 260, height: int = 40) -> str:
@@ -266,6 +325,8 @@ def render_run(run_dir: str | Path, *, corpora: str | Path | None = None) -> str
     if report.is_file():
         body.append('<h2>Report</h2>' + markdown_to_html(report.read_text(encoding="utf-8")))
     body.append(_confusion_section(metrics))
+    if isinstance(metrics.get("results"), dict):
+        body.append(_calibration_section(metrics))
     body.append(_figures(run_dir))
     for title, file_name in (("Resolved config", "config.resolved.json"), ("Environment", "environment.json")):
         if (run_dir / file_name).is_file():

@@ -25,7 +25,10 @@ def results(tmp_path):
     (train / "config.resolved.json").write_text(json.dumps({"experiment": {"kind": "train_classifier.v1"}}))
     (train / "report.md").write_text("# train_x\n\nDone with **care**.\n\n| system | macro-F1 |\n|---|---|\n| model | 0.700 |\n")
     per_label = {"enforcement": {"precision": 0.5, "recall": 0.8, "f1": 0.615, "support": 10}}
-    (train / "metrics.json").write_text(json.dumps({"seconds": 3.0, "results": {"model": {"test": {"n": 40, "per_label": per_label}}}}))
+    bins = {"enforcement": [{"lower": 0.0, "upper": 0.1, "n": 30, "predicted": 0.03, "observed": 0.0},
+                            {"lower": 0.9, "upper": 1.0, "n": 10, "predicted": 0.95, "observed": 0.8}]}
+    (train / "metrics.json").write_text(json.dumps({"seconds": 3.0, "results": {"model": {"test": {
+        "n": 40, "per_label": per_label, "ece": 0.04, "calibration": bins}}}}))
     (train / "status.json").write_text(json.dumps({"status": "complete"}))
     topics = tmp_path / "results" / "topics_x" / "20260101-000000-bbbb"
     topics.mkdir(parents=True)
@@ -98,3 +101,18 @@ def test_page_renders_in_headless_chromium(results, tmp_path):
     pixels = matplotlib.image.imread(str(shot))
     assert pixels.std() > 0.01  # not a blank page
     assert "Uncaught" not in run.stderr and not re.search(r"CONSOLE\(\d+\)\]", run.stderr)  # no console messages
+
+
+def test_training_pages_draw_reliability_diagrams(results):
+    root, _ = results
+    page = render_run(root / "train_x" / "20260101-000000-aaaa")
+    assert page.count('aria-label="reliability diagram"') == 1 and page.count("<circle") == 2
+    assert "ECE 0.040" in page and "10 passages: predicted 0.95, observed 0.80" in page
+    metrics = root / "train_x" / "20260101-000000-aaaa" / "metrics.json"
+    data = json.loads(metrics.read_text())
+    del data["results"]["model"]["test"]["calibration"]
+    metrics.write_text(json.dumps(data))
+    assert "kept no calibration bins" in render_run(root / "train_x" / "20260101-000000-aaaa")
+    data["results"]["model"]["test"]["calibration"] = {"enforcement": [{"n": "x"}, {"predicted": 7, "observed": 0.1, "n": 1}]}
+    metrics.write_text(json.dumps(data))  # hand-edited bins are skipped, not drawn or crashed on
+    assert "<circle" not in render_run(root / "train_x" / "20260101-000000-aaaa")

@@ -6,11 +6,11 @@ processed by one task that times its stages:
 
 * **read**: :func:`darien_nlp.load_corpus` on the shard (file I/O, JSON, markup cleaning);
 * **segment**: :func:`darien_nlp.corpus.segment` and each passage's context window;
-* **embed**: the embedder's fused projection onto the heads (``embedder.project``: the embedding
-  with the heads' product, what ``classify`` runs first), timed on every ``embed_sample_every``-th
-  (passage, context) pair and scaled up, so the split adds a tenth to the run, not a second pass;
-* **predict**: :func:`darien_nlp.classify` on every passage minus the embed estimate: calibration,
-  thresholds, scope gating and the result objects;
+* **embed**: the model's own scoring inside that ``classify`` call (``predict_scored``: the
+  embedding, with the heads' product fused into it, and calibration), timed by wrapping the method
+  for the call, so nothing is computed twice;
+* **predict**: the rest of :func:`darien_nlp.classify`: input checks, thresholds and the result
+  objects;
 * **model load**: loading the model (once per worker process; cached afterwards).
 
 The same tasks run twice: one after another in this process, then on a ``distributed.LocalCluster``
@@ -36,7 +36,7 @@ __all__ = ["RECIPE", "run", "process_shard"]
 STAGES = ("model load", "read", "segment", "embed", "predict")
 
 
-def process_shard(path: str, model: str, max_chars: int, embed_sample_every: int = 10) -> dict[str, Any]:
+def process_shard(path: str, model: str, max_chars: int) -> dict[str, Any]:
     """Classify every passage of one shard (each read with its context), timing each stage."""
     from ..api import classify, load_model
     from ..corpus import context_window, load_corpus, segment
@@ -60,19 +60,28 @@ def process_shard(path: str, model: str, max_chars: int, embed_sample_every: int
             contexts.append(None if window is None else context_window(document.text, passage.start, passage.end, window))
     seconds["segment"] = time.perf_counter() - started
 
-    items = list(zip(texts, contexts)) if window is not None else texts
-    sample = items[::embed_sample_every]
-    linear = hasattr(classifier, "embedder_") and hasattr(classifier, "coef_")  # an ensemble has neither
-    started = time.perf_counter()
-    if sample and linear:
-        classifier.embedder_.project(sample, classifier.coef_)
-    seconds["embed"] = (time.perf_counter() - started) * (len(items) / max(len(sample), 1))
+    spent = [0.0]
+    scored = getattr(classifier, "predict_scored", None)
 
+    def timed(batch):
+        started = time.perf_counter()
+        try:
+            return scored(batch)
+        finally:
+            spent[0] += time.perf_counter() - started
+
+    if scored is not None:  # this process's cached model, one task at a time (workers run one thread)
+        classifier.predict_scored = timed
     started = time.perf_counter()
-    predictions = classify(texts, model=classifier, context=contexts if window is not None else None) if texts else []
+    try:
+        predictions = classify(texts, model=classifier, context=contexts if window is not None else None) if texts else []
+    finally:
+        if scored is not None:
+            del classifier.predict_scored
     total = time.perf_counter() - started
-    seconds["predict"] = max(total - seconds["embed"], 0.0)
-    return {"seconds": seconds, "classify_seconds": total, "embed_measured": linear, "documents": len(documents), "passages": len(texts),
+    seconds["embed"] = spent[0]
+    seconds["predict"] = total - spent[0]
+    return {"seconds": seconds, "classify_seconds": total, "embed_measured": scored is not None, "documents": len(documents), "passages": len(texts),
             "labels": [[*key, list(p.labels)] for key, p in zip(ids, predictions)]}
 
 
@@ -113,9 +122,6 @@ def run(context: RunContext) -> dict[str, Any]:
     if partitions < 1 or workers < 1:
         raise ConfigError("data.partitions and cluster.workers must be >= 1")
     model = str(config["model"]["name"])
-    every = int(data["embed_sample_every"])
-    if every < 1:
-        raise ConfigError("data.embed_sample_every must be >= 1")
     scratch = context.run_dir / "scratch"
     scratch.mkdir()
     try:
@@ -125,7 +131,7 @@ def run(context: RunContext) -> dict[str, Any]:
         logger.info("benchmark_distributed: %d documents in %d shards (%.1f s)", documents, partitions, shard_seconds)
 
         started = time.perf_counter()
-        single = [process_shard(path, model, data["max_chars"], every) for path in shards]
+        single = [process_shard(path, model, data["max_chars"]) for path in shards]
         single_wall = time.perf_counter() - started
         logger.info("benchmark_distributed: one process: %.1f s", single_wall)
 
@@ -136,8 +142,7 @@ def run(context: RunContext) -> dict[str, Any]:
         try:
             with distributed.Client(cluster) as client:
                 started = time.perf_counter()
-                futures = client.map(process_shard, shards, model=model, max_chars=data["max_chars"],
-                                     embed_sample_every=every, pure=False)
+                futures = client.map(process_shard, shards, model=model, max_chars=data["max_chars"], pure=False)
                 parallel = client.gather(futures)
                 cluster_wall = time.perf_counter() - started
         finally:
@@ -153,7 +158,6 @@ def run(context: RunContext) -> dict[str, Any]:
     summary = {
         "source": source.name, "documents": documents, "passages": passages, "partitions": partitions,
         "workers": workers, "model": model, "sharding_seconds": round(shard_seconds, 2),
-        "embed_sample_every": every,
         "single_process": {"wall_seconds": round(single_wall, 2), "stage_seconds": _summed(single),
                            "passages_per_second": round(passages / single_wall, 1)},
         "cluster": {"wall_seconds": round(cluster_wall, 2), "stage_seconds": _summed(parallel),
@@ -181,10 +185,8 @@ def _report(config: dict[str, Any], s: dict[str, Any]) -> str:
         f"`{s['source']}`: {s['documents']:,} documents, {s['passages']:,} passages, in {s['partitions']} shard files "
         f"(made in {s['sharding_seconds']} s, not counted), classified with `{s['model']}` (each passage with its "
         "context). Stage seconds are summed over the tasks; their share is of the summed task time. `embed`: the "
-        "embedder's projection onto the heads, timed on every "
-        f"{s['embed_sample_every']}th passage and scaled up (wall times include that sample, about 1/"
-        f"{s['embed_sample_every']} more); `predict`: `classify` minus that estimate (calibration, thresholds, "
-        "result objects).", "",
+        "model's scoring inside `classify` (embedding with the heads' product fused in, and calibration); "
+        "`predict`: the rest of `classify` (input checks, thresholds, result objects).", "",
         markdown_table(rows, list(rows[0])), "",
         f"Cluster speed-up over one process: **{s['speedup']}×** on this machine ({s['workers']} worker processes; "
         f"wall time includes starting nothing: the cluster is up before the clock starts, the model loads in each "
@@ -194,7 +196,7 @@ def _report(config: dict[str, Any], s: dict[str, Any]) -> str:
 RECIPE = Recipe(
     schema={
         "data": {"corpora": "", "source": "wh-briefings-2021-2026.jsonl.gz", "partitions": 16, "limit_documents": 0,
-                 "max_chars": 600, "embed_sample_every": 10},
+                 "max_chars": 600},
         "model": {"name": "default"},
         "cluster": {"workers": 2},
     },
