@@ -323,6 +323,8 @@ def _check_output_outside(output: Path, source: Path) -> None:
 def _classify(args) -> int:
     """Stream every input through the model (see :mod:`darien_nlp.pipeline`)."""
     from .api import _check_threshold, load_model
+    from concurrent.futures import BrokenExecutor
+
     from .pipeline import ClassifyRun, Writer, output_format
 
     _check_threshold(args.threshold)
@@ -346,6 +348,10 @@ def _classify(args) -> int:
         print(f"\ndarien-nlp: interrupted after {run.records:,} records"
               + ("" if args.output == "-" else f"; {args.output} was not written"), file=sys.stderr)
         return 130
+    except BrokenExecutor as error:  # a --jobs worker died (killed, out of memory): no output that looks complete
+        print(f"darien-nlp: a classify worker process died ({error or type(error).__name__}) after {run.records:,} "
+              "records" + ("" if args.output == "-" else f"; {args.output} was not written"), file=sys.stderr)
+        return 1
     except BrokenPipeError:  # the reader went away (| head): stop quietly
         devnull = os.open(os.devnull, os.O_WRONLY)
         os.dup2(devnull, sys.stdout.fileno())

@@ -308,3 +308,28 @@ def test_classify_with_worker_processes_gives_the_same_records_in_order(tmp_path
     capsys.readouterr()
     assert main(["classify", str(lines), "--jobs", "0"]) == 2
     assert "--jobs must be >= 1" in capsys.readouterr().err
+
+
+def test_a_dead_classify_worker_ends_the_run_with_a_message_and_no_output(tmp_path, capsys, monkeypatch):
+    from concurrent.futures import Future
+    from concurrent.futures.process import BrokenProcessPool
+
+    import darien_nlp.pipeline as pipeline
+
+    class DeadPool:  # what a pool whose worker was killed hands back
+        def submit(self, *args):
+            future = Future()
+            future.set_exception(BrokenProcessPool("A process in the process pool was terminated abruptly"))
+            return future
+
+        def shutdown(self, **kwargs):
+            pass
+
+    monkeypatch.setattr(pipeline.ClassifyRun, "_pool", lambda self: DeadPool())
+    lines = tmp_path / "lines.txt"
+    lines.write_text("\n".join(f"Migrants cross the Darién {i}." for i in range(5000)))
+    out = tmp_path / "out.jsonl"
+    assert main(["classify", str(lines), "--jobs", "2", "-o", str(out)]) == 1
+    err = capsys.readouterr().err
+    assert "a classify worker process died" in err and "was not written" in err and "Traceback" not in err
+    assert not out.exists()
