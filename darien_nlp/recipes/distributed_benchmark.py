@@ -138,7 +138,7 @@ def run(context: RunContext) -> dict[str, Any]:
         import distributed
 
         cluster = distributed.LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, host="127.0.0.1",
-                                           dashboard_address=None)
+                                           dashboard_address=":0")
         try:
             with distributed.Client(cluster) as client:
                 started = time.perf_counter()

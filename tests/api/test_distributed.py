@@ -22,7 +22,7 @@ TEXTS = ["Panama and Colombia agreed to dismantle smuggling networks in the Dari
 @pytest.fixture(scope="module")
 def client():
     cluster = distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1",
-                                       dashboard_address=None)
+                                       dashboard_address=":0")
     client = distributed.Client(cluster)
     yield client
     client.close()
@@ -96,7 +96,7 @@ def test_a_task_that_kills_every_worker_fails_with_a_clear_error(model_dir, tmp_
 
     with dask.config.set({"distributed.scheduler.allowed-failures": 0}):
         cluster = distributed.LocalCluster(n_workers=1, threads_per_worker=1, processes=True, host="127.0.0.1",
-                                           dashboard_address=None)
+                                           dashboard_address=":0")
         try:
             with distributed.Client(cluster) as client:
                 bag = classify_bag(db.from_sequence(TEXTS, npartitions=2).map_partitions(always_die),

@@ -19,7 +19,7 @@ def test_assign_topics_bag_on_two_worker_processes_equals_transform():
     model = TopicModel(**{**FAST, "clusterer": "hdbscan", "min_cluster_size": 10}, random_state=2).fit(texts[::2])
     expected = model.transform(texts)
     with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1",
-                                  dashboard_address=None) as cluster, distributed.Client(cluster):
+                                  dashboard_address=":0") as cluster, distributed.Client(cluster):
         got = assign_topics_bag(db.from_sequence(texts, npartitions=4), model).compute()
     np.testing.assert_array_equal(np.asarray(got), expected)
     with pytest.raises(TypeError, match="fitted TopicModel"):
