@@ -171,7 +171,32 @@ def _versions() -> dict[str, Any]:
         except PackageNotFoundError:
             found[name] = None
     return {"python": sys.version.split()[0], "platform": platform.platform(),
-            "cpu_count": os.cpu_count(), "packages": found}
+            "cpu_count": os.cpu_count(), "cpu": _cpu(), "blas": _blas(), "packages": found}
+
+
+def _cpu() -> dict[str, Any]:
+    """The processor's model and vector extensions: BLAS picks its kernels by them, so float results (and a
+    threshold that sits on a tie) can differ between machines with the same packages."""
+    try:
+        text = Path("/proc/cpuinfo").read_text(encoding="utf-8", errors="replace")
+    except OSError:
+        return {"model": platform.processor() or None, "flags": None}
+    model = next((line.split(":", 1)[1].strip() for line in text.splitlines() if line.startswith("model name")), None)
+    flags = next((line.split(":", 1)[1].split() for line in text.splitlines() if line.startswith("flags")), [])
+    return {"model": model, "flags": sorted(f for f in flags if f in ("avx", "avx2", "fma", "avx512f", "avx512bw",
+                                                                      "avx512vl", "avx512_vnni", "amx_tile"))}
+
+
+def _blas() -> list[dict[str, Any]]:
+    """The BLAS/OpenMP libraries numpy and scipy loaded, with the kernel architecture each chose."""
+    try:
+        import numpy  # noqa: F401 - loads its BLAS
+        import scipy.linalg  # noqa: F401
+        from threadpoolctl import threadpool_info
+    except ImportError:
+        return []
+    return [{key: info.get(key) for key in ("internal_api", "version", "architecture", "num_threads")}
+            for info in threadpool_info()]
 
 
 _NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,99}")
