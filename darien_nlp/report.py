@@ -104,36 +104,41 @@ def _read_json(path: Path) -> Any:
         return None
 
 
+def _split_blocks(metrics: dict):
+    """(system, split, block) for every well-formed block of a training run's ``results``."""
+    results = metrics.get("results")
+    for system, splits in (results.items() if isinstance(results, dict) else ()):
+        for split, block in (splits.items() if isinstance(splits, dict) else ()):
+            if isinstance(block, dict):
+                yield system, split, block
+
+
 def _confusion_section(metrics: dict) -> str:
     """Per system and split, TP / FP / FN per label, derived from precision, recall and support."""
-    results = metrics.get("results")
-    if not isinstance(results, dict):
+    if not isinstance(metrics.get("results"), dict):
         return ""
     parts = ["<h2>Per-label confusion counts</h2>",
              "<p>True positives, false positives and false negatives per label, derived from each split's precision, "
              "recall and support.</p>"]
-    for system, splits in results.items():
-        if not isinstance(splits, dict):
+    for system, split, block in _split_blocks(metrics):
+        per_label = block.get("per_label")
+        if not isinstance(per_label, dict):
             continue
-        for split, block in splits.items():
-            per_label = block.get("per_label") if isinstance(block, dict) else None
-            if not isinstance(per_label, dict):
-                continue
-            rows = []
-            for label, s in per_label.items():
-                support, recall, precision = s.get("support", 0), s.get("recall", 0.0), s.get("precision", 0.0)
-                tp = round(recall * support)
-                fn = support - tp
-                fp = round(tp / precision - tp) if precision else 0
-                width = 220 / max(support + fp, 1)
-                bars = "".join(f'<span class="bar" style="width:{n * width:.1f}px;background:{c}" title="{t} {n}"></span>'
-                               for n, c, t in ((tp, "#1a7f37", "TP"), (fp, "#cf222e", "FP"), (fn, "#9a6700", "FN")))
-                rows.append(f"<tr><td>{html.escape(label)}</td><td>{tp}</td><td>{fp}</td><td>{fn}</td>"
-                            f"<td>{s.get('f1', 0.0):.3f}</td><td>{bars}</td></tr>")
-            parts.append(f"<details><summary>{html.escape(str(system))} · {html.escape(str(split))} "
-                         f"(n = {block.get('n', '?')})</summary><table><thead><tr><th>label</th><th>TP</th><th>FP</th>"
-                         f"<th>FN</th><th>F1</th><th>TP / FP / FN</th></tr></thead><tbody>{''.join(rows)}</tbody>"
-                         "</table></details>")
+        rows = []
+        for label, s in per_label.items():
+            support, recall, precision = s.get("support", 0), s.get("recall", 0.0), s.get("precision", 0.0)
+            tp = round(recall * support)
+            fn = support - tp
+            fp = round(tp / precision - tp) if precision else 0
+            width = 220 / max(support + fp, 1)
+            bars = "".join(f'<span class="bar" style="width:{n * width:.1f}px;background:{c}" title="{t} {n}"></span>'
+                           for n, c, t in ((tp, "#1a7f37", "TP"), (fp, "#cf222e", "FP"), (fn, "#9a6700", "FN")))
+            rows.append(f"<tr><td>{html.escape(label)}</td><td>{tp}</td><td>{fp}</td><td>{fn}</td>"
+                        f"<td>{s.get('f1', 0.0):.3f}</td><td>{bars}</td></tr>")
+        parts.append(f"<details><summary>{html.escape(str(system))} · {html.escape(str(split))} "
+                     f"(n = {block.get('n', '?')})</summary><table><thead><tr><th>label</th><th>TP</th><th>FP</th>"
+                     f"<th>FN</th><th>F1</th><th>TP / FP / FN</th></tr></thead><tbody>{''.join(rows)}</tbody>"
+                     "</table></details>")
     return "\n".join(parts)
 
 
@@ -171,23 +176,17 @@ def _reliability_svg(points: list, size: int = 130) -> str:
 
 def _calibration_section(metrics: dict) -> str:
     """Reliability diagrams per system, split and label, from the bins a training run keeps."""
-    results = metrics.get("results")
-    if not isinstance(results, dict):
-        return ""
     parts = []
-    for system, splits in results.items():
-        if not isinstance(splits, dict):
+    for system, split, block in _split_blocks(metrics):
+        bins = block.get("calibration")
+        if not isinstance(bins, dict) or not bins:
             continue
-        for split, block in splits.items():
-            bins = block.get("calibration") if isinstance(block, dict) else None
-            if not isinstance(bins, dict) or not bins:
-                continue
-            figures = "".join(f'<figure class="cal">{_reliability_svg(points if isinstance(points, list) else [])}'
-                              f"<figcaption>{html.escape(str(label))}</figcaption></figure>" for label, points in bins.items())
-            ece = block.get("ece")
-            parts.append(f"<details><summary>{html.escape(str(system))} · {html.escape(str(split))}"
-                         + (f" (ECE {float(ece):.3f})" if isinstance(ece, (int, float)) else "")
-                         + f"</summary><div>{figures}</div></details>")
+        figures = "".join(f'<figure class="cal">{_reliability_svg(points if isinstance(points, list) else [])}'
+                          f"<figcaption>{html.escape(str(label))}</figcaption></figure>" for label, points in bins.items())
+        ece = block.get("ece")
+        parts.append(f"<details><summary>{html.escape(str(system))} · {html.escape(str(split))}"
+                     + (f" (ECE {float(ece):.3f})" if isinstance(ece, (int, float)) else "")
+                     + f"</summary><div>{figures}</div></details>")
     if not parts:
         return ("<h2>Calibration</h2><p>This run kept no calibration bins (runs before 2026-12-07 did not), so there "
                 "is no reliability diagram; its ECE column measures calibration.</p>")

@@ -189,8 +189,7 @@ def _report(config: dict[str, Any], s: dict[str, Any]) -> str:
         "`predict`: the rest of `classify` (input checks, thresholds, result objects).", "",
         markdown_table(rows, list(rows[0])), "",
         f"Cluster speed-up over one process: **{s['speedup']}×** on this machine ({s['workers']} worker processes; "
-        f"wall time includes starting nothing: the cluster is up before the clock starts, the model loads in each "
-        f"worker). Labels from the cluster equal the single-process labels: **{s['labels_equal']}**.", ""])
+        "the cluster starts before the clock does, and each worker loads the model within the timed run). Labels from the cluster equal the single-process labels: **{s['labels_equal']}**.", ""])
 
 
 RECIPE = Recipe(

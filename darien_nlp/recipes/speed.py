@@ -78,6 +78,17 @@ def _timed(function, repeats: int = 1) -> list[float]:
     return out
 
 
+def _load_passages(data_path: str, model: str) -> tuple[list[str], list]:
+    """A fresh process's passages and documents (written by :func:`run`), with the model loaded and its
+    head warmed on one text (the word cache stays cold)."""
+    import darien_nlp
+    from darien_nlp.corpus import Document
+
+    data = json.loads(Path(data_path).read_text(encoding="utf-8"))
+    darien_nlp.classify(["warm up the head, not the word cache"], model=model)
+    return data["texts"], [Document(doc_id=d["id"], text=d["text"]) for d in data["documents"]]
+
+
 def worker(data_path: str, model: str, repeats: int, minilm_passages: int) -> dict:
     """One fresh run (called in a new process by :func:`run`)."""
     import re
@@ -85,12 +96,9 @@ def worker(data_path: str, model: str, repeats: int, minilm_passages: int) -> di
     started = time.perf_counter()
     import darien_nlp
     from darien_nlp.api import load_model
-    from darien_nlp.corpus import Document
 
-    data = json.loads(Path(data_path).read_text(encoding="utf-8"))
-    texts, documents = data["texts"], [Document(doc_id=d["id"], text=d["text"]) for d in data["documents"]]
+    texts, documents = _load_passages(data_path, model)
     predictor = load_model(model)
-    darien_nlp.classify(["warm up the head, not the word cache"], model=model)
     out: dict = {"import_and_load_seconds": time.perf_counter() - started, "passages": len(texts)}
     n = len(texts)
     out["classify_first_pass"] = n / _timed(lambda: darien_nlp.classify(texts, model=model))[0]
@@ -178,11 +186,8 @@ def profile_worker(data_path: str, model: str, top: int) -> dict:
     """A fresh process (called by :func:`run`): cProfile of the first pass, a warm pass and
     ``classify_documents``, in that order, on the benchmark's passages."""
     import darien_nlp
-    from darien_nlp.corpus import Document
 
-    data = json.loads(Path(data_path).read_text(encoding="utf-8"))
-    texts, documents = data["texts"], [Document(doc_id=d["id"], text=d["text"]) for d in data["documents"]]
-    darien_nlp.classify(["warm up the head, not the word cache"], model=model)
+    texts, documents = _load_passages(data_path, model)
     return {"classify_first_pass": _profile(lambda: darien_nlp.classify(texts, model=model), top),
             "classify_warm": _profile(lambda: darien_nlp.classify(texts, model=model), top),
             "classify_documents_in_context": _profile(lambda: list(darien_nlp.classify_documents(documents, model=model)),

@@ -14,9 +14,7 @@ terms as the topic vectorizer finds them: bigrams included, stop words removed).
 gives the plain c-TF-IDF order.  The quality figures of a run (:mod:`darien_nlp.topics.quality`)
 count co-occurrence over the same passages, so reports say when this stage named the topics.
 
->>> import numpy as np
->>> npmi_matrix(np.array([[1, 1, 0], [1, 1, 0], [0, 0, 1], [0, 0, 1]]))[0].round(2).tolist()
-[1.0, 1.0, -1.0]
+NPMI comes from :func:`darien_nlp.topics.quality.npmi_matrix`, the same count as the run's quality figures.
 """
 from __future__ import annotations
 
@@ -25,28 +23,9 @@ from typing import Mapping
 import numpy as np
 from bertopic.representation._base import BaseRepresentation
 
+from .quality import npmi_matrix
+
 __all__ = ["CoherentRepresentation", "npmi_matrix"]
-
-
-def npmi_matrix(present) -> np.ndarray:
-    """Pairwise NPMI of the columns of a binary (passages x terms) matrix (dense or sparse).
-
-    A pair that never shares a passage scores -1; a term with itself, or a pair always together, 1.
-    """
-    from scipy import sparse
-
-    present = sparse.csc_matrix(present, dtype=np.float64)
-    n = float(present.shape[0])
-    counts = np.asarray(present.sum(axis=0)).ravel()
-    joint = (present.T @ present).toarray()
-    with np.errstate(divide="ignore", invalid="ignore"):
-        p_ij = joint / n
-        p_i = counts / n
-        pmi = np.log(p_ij / np.outer(p_i, p_i))
-        result = pmi / -np.log(p_ij)
-    result[joint == 0] = -1.0
-    result[p_ij >= 1.0] = 1.0
-    return np.clip(np.nan_to_num(result, nan=-1.0), -1.0, 1.0)
 
 
 class CoherentRepresentation(BaseRepresentation):

@@ -23,7 +23,31 @@ from typing import Sequence
 
 import numpy as np
 
-__all__ = ["topic_quality"]
+__all__ = ["topic_quality", "npmi_matrix"]
+
+
+def npmi_matrix(present) -> np.ndarray:
+    """Pairwise NPMI of the columns of a binary (passages x terms) matrix (dense or sparse).
+
+    A pair that never shares a passage scores -1; a term with itself, or a pair always together, 1.
+
+    >>> npmi_matrix(np.array([[1, 1, 0], [1, 1, 0], [0, 0, 1], [0, 0, 1]]))[0].round(2).tolist()
+    [1.0, 1.0, -1.0]
+    """
+    from scipy import sparse
+
+    present = sparse.csc_matrix(present, dtype=np.float64)
+    n = float(present.shape[0])
+    counts = np.asarray(present.sum(axis=0)).ravel()
+    joint = (present.T @ present).toarray()
+    with np.errstate(divide="ignore", invalid="ignore"):
+        p_ij = joint / n
+        p_i = counts / n
+        pmi = np.log(p_ij / np.outer(p_i, p_i))
+        result = pmi / -np.log(p_ij)
+    result[joint == 0] = -1.0
+    result[p_ij >= 1.0] = 1.0
+    return np.clip(np.nan_to_num(result, nan=-1.0), -1.0, 1.0)
 
 
 def topic_quality(texts: Sequence[str], topic_words: dict[int, Sequence[str]], *, top_n: int = 10,
@@ -71,22 +95,11 @@ def topic_quality(texts: Sequence[str], topic_words: dict[int, Sequence[str]], *
 
         vectorizer = CountVectorizer(lowercase=True, token_pattern=r"(?u)\b\w+\b")
     vectorizer.set_params(vocabulary={term: i for i, term in enumerate(vocabulary)}, binary=True)
-    present = vectorizer.transform(texts).tocsc().astype(np.float64)
-    counts = np.asarray(present.sum(axis=0)).ravel()
-    together = (present.T @ present).toarray()
-    n = float(len(texts))
+    npmi = npmi_matrix(vectorizer.transform(texts))
     index = {term: i for i, term in enumerate(vocabulary)}
     per_topic = {}
     for topic, terms in topics.items():
-        scores = []
-        for a, b in combinations(terms, 2):
-            i, j = index[a], index[b]
-            joint = together[i, j]
-            if joint == 0:
-                scores.append(-1.0)
-                continue
-            p_ij, p_i, p_j = joint / n, counts[i] / n, counts[j] / n
-            scores.append(1.0 if p_ij == 1.0 else float(np.log(p_ij / (p_i * p_j)) / -np.log(p_ij)))
+        scores = [npmi[index[a], index[b]] for a, b in combinations(terms, 2)]
         per_topic[topic] = float(np.mean(scores)) if scores else float("nan")
     all_terms = [term for terms in topics.values() for term in terms]
     result.update(npmi=float(np.nanmean(list(per_topic.values()))), npmi_per_topic=per_topic,

@@ -9,7 +9,8 @@ import pandas as pd  # noqa: E402
 from sklearn.feature_extraction.text import CountVectorizer  # noqa: E402
 
 from darien_nlp.topics import TopicModel  # noqa: E402
-from darien_nlp.topics.coherent import CoherentRepresentation, npmi_matrix  # noqa: E402
+from darien_nlp.topics.coherent import CoherentRepresentation  # noqa: E402
+from darien_nlp.topics.quality import npmi_matrix  # noqa: E402
 from darien_nlp.topics.quality import topic_quality  # noqa: E402
 
 from .test_model import FAST, purity  # noqa: E402
