@@ -98,12 +98,14 @@ def _parser() -> argparse.ArgumentParser:
     annotate = commands.add_parser("annotate", help="draw passages to annotate; import an annotator's labels", epilog="example:\n  darien-nlp annotate draw --round 8 --seed 41 --out /tmp/round8", formatter_class=argparse.RawDescriptionHelpFormatter)
     annotate_commands = annotate.add_subparsers(dest="annotate_command", required=True)
     draw = annotate_commands.add_parser("draw", help="draw an annotation round into chunk files (outside the repo)", epilog="example:\n  darien-nlp annotate draw --round 8 --seed 41 --out /tmp/round8", formatter_class=argparse.RawDescriptionHelpFormatter)
-    draw.add_argument("--round", type=int, required=True, help="1-6 redraw the committed rounds; 7 the out-of-domain evaluation round; 8+ a new round")
+    draw.add_argument("--round", type=int, required=True, help="1-6 redraw the committed rounds; 7 the out-of-domain evaluation round; 8 the new corpora's training round; 9+ a new round")
     draw.add_argument("--seed", type=int, default=None, help="seed of a new round (rounds 1-6 have their own)")
     draw.add_argument("--out", required=True, help="folder for chunkN.jsonl and map.json (holds corpus text)")
     draw.add_argument("--corpora", default=None, help="corpora folder (default: DARIEN_NLP_CORPORA)")
     draw.add_argument("--chunk-size", type=int, default=200)
     draw.add_argument("--annotations", default="experiments/annotations")
+    draw.add_argument("--evaluation", default="experiments/annotations/ood",
+                      help="evaluation set whose documents a training round of the new corpora (8) skips whole")
     imp = annotate_commands.add_parser("import", help="append an annotator's {aid, labels} lines to a pass file", epilog="example:\n  darien-nlp annotate import --task /tmp/round8 --pass b labels.jsonl", formatter_class=argparse.RawDescriptionHelpFormatter)
     imp.add_argument("labels", nargs="+", help="JSON Lines files of {\"aid\": ..., \"labels\": [...]}")
     imp.add_argument("--task", required=True, help="the folder written by 'annotate draw' (its map.json)")
@@ -242,14 +244,22 @@ def _models(args) -> int:
 
 def _annotate(args) -> int:
     from .data import GoldDataError, read_annotations, reference_key, resolve_corpora
-    from .sampling import DEFAULT_SIZES, EVAL_ROUNDS, ROUNDS, draw_annotation_sample, pass_records, round_exclusions, write_annotation_task
+    from .sampling import (DEFAULT_SIZES, EVAL_ROUNDS, ROUNDS, TRANSFER_ROUNDS, draw_annotation_sample, pass_records,
+                           round_exclusions, write_annotation_task)
 
     folder = Path(args.annotations)
     pass_files = sorted((folder / "passes").glob("*.jsonl"))
     if args.annotate_command == "draw":
         annotated = [r for path in pass_files for r in read_annotations(path)]
-        if args.round in ROUNDS or args.round in EVAL_ROUNDS:
-            seed, sizes = {**ROUNDS, **EVAL_ROUNDS}[args.round]
+        if args.round in TRANSFER_ROUNDS:
+            evaluation = sorted((Path(args.evaluation) / "passes").glob("*.jsonl"))
+            if not evaluation:
+                print(f"darien-nlp: round {args.round} skips the documents of the evaluation set, and "
+                      f"{args.evaluation}/passes holds no pass file", file=sys.stderr)
+                return 2
+            annotated += [r for path in evaluation for r in read_annotations(path)]
+        if args.round in ROUNDS or args.round in EVAL_ROUNDS or args.round in TRANSFER_ROUNDS:
+            seed, sizes = {**ROUNDS, **EVAL_ROUNDS, **TRANSFER_ROUNDS}[args.round]
         elif args.seed is None:
             print("darien-nlp: a new round needs --seed", file=sys.stderr)
             return 2

@@ -375,7 +375,8 @@ def assign_splits(records: Iterable[dict], *, seed: int, fractions=(("train", 0.
             deficit = {name: share * total_passages - sizes[name] for name, share in fractions}
         split = max(names, key=lambda name: (deficit[name], -names.index(name)))
         _place(key, split, documents, assignment, sizes, counts)
-    short = {label: counts["test"][label] for label in LABELS if counts["test"][label] < min_test_positives}
+    short = {label: counts["test"][label] for label in LABELS
+             if "test" in counts and counts["test"][label] < min_test_positives}
     if short:
         import logging
 

@@ -32,7 +32,7 @@ from typing import Iterable, Iterator
 
 from .corpus import load_corpus, segment
 
-__all__ = ["DEFAULT_SIZES", "ROUND2_SIZES", "ROUND3_SIZES", "ROUND4_SIZES", "ROUND5_SIZES", "ROUND6_SIZES", "ROUNDS", "OOD_SIZES", "EVAL_ROUNDS", "OOD_CORPUS_FILES", "scope_negatives", "unlabelled_passages", "write_annotation_task",
+__all__ = ["DEFAULT_SIZES", "ROUND2_SIZES", "ROUND3_SIZES", "ROUND4_SIZES", "ROUND5_SIZES", "ROUND6_SIZES", "ROUNDS", "OOD_SIZES", "EVAL_ROUNDS", "TRANSFER_SIZES", "TRANSFER_ROUNDS", "OOD_CORPUS_FILES", "scope_negatives", "unlabelled_passages", "write_annotation_task",
            "pass_records", "round_exclusions", "CORPUS_FILES", "draw_annotation_sample", "migration_subset_ids"]
 
 CORPUS_FILES = {
@@ -108,6 +108,22 @@ OOD_SIZES = {
     "undp_out_of_scope": 40,
     "wh_out_of_scope": 60,
     "state_out_of_scope": 30,
+}
+# Round 8 (seed 53) is training gold from the two new corpora: passages of Mexican Presidency
+# transcripts and UNDP pages whose documents hold no passage of the evaluation set (round 7), so
+# Spanish and non-US publishers teach the models while every evaluation passage stays in a
+# document no model read. Same strata as round 7 (a subset of its names), plus Spanish
+# out-of-scope passages: label-less words-in-other-senses examples in the new corpora.
+TRANSFER_SIZES = {
+    "mx_migration": 560,
+    "mx_darien": 60,
+    "mx_environment": 110,
+    "mx_any": 80,
+    "mx_out_of_scope": 90,
+    "undp_migration": 130,
+    "undp_darien": 30,
+    "undp_environment": 80,
+    "undp_out_of_scope": 30,
 }
 _CLIMATE_TITLE = re.compile(r"climate|environment|conservation|forest|ecosystem|biodivers", re.IGNORECASE)
 _MIGRATION = re.compile(
@@ -259,8 +275,9 @@ def _near(positions: list[int], start: int, end: int, reach: int) -> bool:
 def _ood_candidates(corpora_dir: Path, excluded_docs: set[tuple[str, str]]) -> Iterator[tuple[str, str, object, object]]:
     """Yield ``(stratum, corpus, document, passage)`` for the out-of-domain evaluation round (:data:`OOD_SIZES`).
 
-    ``excluded_docs`` holds ``(corpus, doc_key)`` of gold documents: the out-of-scope pools of the
-    training corpora skip them, so the evaluation never reads a page the models learnt from.
+    ``excluded_docs`` holds ``(corpus, doc_key)`` of documents to skip whole: for round 7 the training
+    gold's (so the evaluation never reads a page the models learnt from), for round 8 the evaluation
+    set's (so the new training gold never shares a document with it).
     """
     from .data import doc_key
 
@@ -271,8 +288,10 @@ def _ood_candidates(corpora_dir: Path, excluded_docs: set[tuple[str, str]]) -> I
             migration = sorted(_mentions(_MIGRATION, text) + _mentions(_MIGRATION_ES, text))
             border = _mentions(_BORDER, text)
             strict = _mentions(_MIGRATION_STRICT, text)
-            if key in CORPUS_FILES and (migration or (file_name, doc_key(document.doc_id)) in excluded_docs):
+            if key in CORPUS_FILES and migration:
                 continue  # training corpora give only out-of-scope passages of pages never annotated
+            if (file_name, doc_key(document.doc_id)) in excluded_docs:
+                continue  # a document with gold (training rounds; round 8: the evaluation set's documents)
             for passage in segment(document):
                 if not 80 <= len(passage.text) <= 1200:
                     continue
@@ -370,6 +389,9 @@ ROUNDS = {1: (13, DEFAULT_SIZES), 2: (29, ROUND2_SIZES), 3: (31, ROUND3_SIZES), 
           5: (41, ROUND5_SIZES), 6: (43, ROUND6_SIZES)}
 #: Evaluation rounds: drawn the same way, annotated into ``experiments/annotations/ood``, never trained on.
 EVAL_ROUNDS = {7: (47, OOD_SIZES)}
+#: Training rounds of the new corpora: annotated into ``experiments/annotations/transfer``; their draw
+#: skips every document of the evaluation rounds' folder (``experiments/annotations/ood``).
+TRANSFER_ROUNDS = {8: (53, TRANSFER_SIZES)}
 
 _TASK_FIELDS = ("corpus", "doc_id", "start", "end", "sha256", "stratum", "passage_id")
 

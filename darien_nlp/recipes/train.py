@@ -107,6 +107,9 @@ def run(context: RunContext) -> dict:
                      seeds_dir=context.path(config["data"]["seeds"]), context_chars=window)
     by_split = {split: [g for g in gold if g.split == split] for split in ("train",) + SPLITS_EVALUATED}
     train = by_split.pop("train")
+    added, added_summary = _training_sets(context, window)
+    gold = gold + added  # their documents are skipped by the scope negatives and distillation draws
+    train = train + added
     negatives = config["data"]["scope_negatives"]
     scope = model_config["scope"] or None
     scope_train: list = []  # with a scope head the negatives train it alone; otherwise every label head
@@ -214,7 +217,7 @@ def run(context: RunContext) -> dict:
         "bare_share": bare_share,
         "train_size": len(training), "scope_negatives": negatives, "scope": scope,
         "synthetic": {label: sum(label in g.labels for g in synthetic) for label in LABELS} | {"passages": len(synthetic)},
-        "distill": distill_summary,
+        "distill": distill_summary, "training_sets": added_summary,
         "scope_threshold": getattr(classifier, "scope_threshold_", None), "refit_on_dev": model_config["refit_on_dev"], "sizes": {k: len(v) for k, v in by_split.items()},
         "training_fingerprint": fingerprint,
         "thresholds": dict(zip(LABELS, map(float, classifier.thresholds_))),
@@ -279,6 +282,51 @@ def ood_metrics(out_of_domain: dict, name: str) -> dict:
     return {set_name: {"n": block["n"], "positives": block["positives"], "labelled_share": block["labelled_share"][name],
                        **{k: v for k, v in block["results"][name].items() if k != "ci95"}}
             for set_name, block in (out_of_domain or {}).get("sets", {}).items()}
+
+
+def _training_sets(context, window) -> tuple[list, dict]:
+    """Gold passages of ``data.training_sets`` (annotation folders such as ``experiments/annotations/transfer``,
+    built by an ``ood_gold.v1`` config with ``card.role = "training"``): every passage trains, whatever its
+    split; none shares a document with the evaluation sets (checked here). Returns ``(passages, summary)``."""
+    import dataclasses
+
+    from ..data import GoldDataError, doc_key, load_gold, read_annotations, record_doc
+    from .ood_gold import SOURCES
+
+    folders = context.config["data"]["training_sets"]
+    if not isinstance(folders, list) or not all(isinstance(f, str) and f for f in folders):
+        raise ValueError(f"data.training_sets must be a list of annotation folders. Got {folders!r} instead.")
+    evaluation = context.path(context.config["data"]["evaluation_sets"])
+    evaluated = set()
+    if evaluation is not None and (evaluation / "gold.jsonl").is_file():
+        evaluated = {(r["corpus"], record_doc(r)) for r in read_annotations(evaluation / "gold.jsonl")}
+    passages, summary = [], {}
+    for folder in folders:
+        path = context.path(folder)
+        gold = load_gold(context.corpora(), annotations=path, include_seeds=False, context_chars=window)
+        shared = sorted({g.doc_id for g in gold if (g.corpus, doc_key(g.doc_id)) in evaluated})
+        if shared:
+            raise GoldDataError(f"data.training_sets: {folder} shares {len(shared)} documents with the evaluation sets "
+                                f"{evaluation} (first: {shared[0]!r}); a training set must never read an evaluated document")
+        passages += [dataclasses.replace(g, split="train") for g in gold]
+        summary[folder] = {"passages": len(gold), "documents": len({(g.corpus, g.doc_id) for g in gold}),
+                           "sources": sorted({SOURCES.get(g.corpus, g.corpus) for g in gold}),
+                           "positives": {label: sum(label in g.labels for g in gold) for label in LABELS}}
+        logger.info("training set %s: %d passages", folder, len(gold))
+    return passages, summary
+
+
+def _describe_training_sets(summary) -> str:
+    sets = summary.get("training_sets") or {}
+    if not sets:
+        return ""
+    parts = [f"`{folder}` ({s['passages']} passages of {s['documents']} documents, {' and '.join(s['sources'])}; positives "
+             + ", ".join(f"{l} {s['positives'][l]}" for l in LABELS) + ")" for folder, s in sets.items()]
+    sources = sorted({source for s in sets.values() for source in s["sources"]})
+    return ("Gold of the new corpora joined training: " + "; ".join(parts) + ". No document of theirs holds an "
+            f"evaluation passage, but the {' and '.join(sources)} sets below now measure unseen documents of publishers "
+            "this model has read, not unseen publishers; `experiments/evaluate_ood.toml` (leave one corpus out) keeps "
+            "the unseen-publisher figures.")
 
 
 def _synthetic(context, train, seed) -> list:
@@ -499,6 +547,7 @@ def _report(config, summary) -> str:
         *([_describe_scope(summary), ""] if summary.get("scope") else []),
         *([_describe_synthetic(summary), ""] if summary.get("synthetic", {}).get("passages") else []),
         *([_describe_distill(summary), ""] if summary.get("distill") else []),
+        *([_describe_training_sets(summary), ""] if summary.get("training_sets") else []),
         *_out_of_domain_section(summary),
         "## In domain: the gold's own dev, test and seed splits", "",
         *report_tables(summary),
@@ -513,7 +562,9 @@ def _out_of_domain_section(summary) -> list[str]:
     if not block.get("sets"):
         return ["## Out of domain", "", "Not evaluated: no out-of-domain sets (`data.evaluation_sets`) or "
                 "`evaluate.out_of_domain = false`.", ""]
-    return ["## Out of domain: sources this model never trained on", "",
+    heading = ("## Out of domain: documents this model never trained on (publishers it has read: see above)"
+               if summary.get("training_sets") else "## Out of domain: sources this model never trained on")
+    return [heading, "",
             "Mexican Presidency transcripts and UNDP pages (language detected per passage; `dev` and `test` documents), "
             "and the out-of-scope set, as in `experiments/evaluate_ood.toml`. Positives are given under each table: "
             "F1 on a label with few positives says little.", "",
@@ -529,7 +580,9 @@ def card_out_of_domain(summary) -> list[str]:
     name = _system_name("model", summary)
     if not block:
         return []
-    lines = ["## Metrics out of domain (sources it never trained on)", "",
+    lines = ["## Metrics out of domain (" + ("documents it never trained on; it read other documents of "
+             + " and ".join(sorted({x for t in summary["training_sets"].values() for x in t["sources"]}))
+             if summary.get("training_sets") else "sources it never trained on") + ")", "",
              f"| set | passages | macro-F1 (95% CI) | macro-F1, labels with ≥ {MIN_POSITIVES} positives | environment F1 (positives) |",
              "|---|---|---|---|---|"]
     for set_name, result in block.items():
@@ -610,7 +663,9 @@ RECIPE = Recipe(
                  "scope_negatives": 0, "evaluation_sets": "experiments/annotations/ood",
                  # files of synthetic passages written from ANNOTATION.md (training only), and their cap:
                  # at most this share of any label's training positives
-                 "synthetic": [], "synthetic_share": 0.2},
+                 "synthetic": [], "synthetic_share": 0.2,
+                 # annotation folders whose every passage trains (e.g. experiments/annotations/transfer)
+                 "training_sets": []},
         "model": {"backend": "static.v1", "backend_options": {}, "head": "logreg.v1", "C_grid": [1.0, 4.0, 16.0],
                   "bare_share": 0.0,
                   # a scope head (darien_nlp.scope): {} for none, else backend, backend_options, C, keep

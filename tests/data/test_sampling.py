@@ -123,3 +123,31 @@ def test_scope_negatives_come_only_from_pages_without_migration(tmp_path):
     assert all(g.labels == () and g.split == "train" and g.annotation_pass == "scope-rule" for g in negatives)
     assert all(g.context and g.text in g.context for g in negatives)
     assert len(scope_negatives(tmp_path, 1, seed=1)) == 1
+
+
+def test_transfer_round_skips_every_document_of_the_evaluation_set(tmp_path):
+    """Round 8 (training gold of the new corpora) never draws from a document the evaluation set holds."""
+    from darien_nlp.sampling import OOD_CORPUS_FILES, OOD_SIZES, TRANSFER_ROUNDS, TRANSFER_SIZES
+
+    assert TRANSFER_ROUNDS[8] == (53, TRANSFER_SIZES) and set(TRANSFER_SIZES) <= set(OOD_SIZES)
+    folder = tmp_path / "corpora"
+    folder.mkdir()
+    documents = [{"id": f"mx/{i}", "date": "2023-01-01", "title": f"T{i}",
+                  "text": f"La migración irregular por la frontera sur exige protección humanitaria, dijo el presidente {i}.\n\n"
+                          f"Los migrantes en tránsito reciben albergue y atención médica en Chiapas este año {i}."}
+                 for i in range(4)]
+    with gzip.open(folder / OOD_CORPUS_FILES["mx"], "wt", encoding="utf-8") as handle:
+        for document in documents:
+            handle.write(json.dumps(document, ensure_ascii=False) + "\n")
+    with gzip.open(folder / OOD_CORPUS_FILES["undp"], "wt", encoding="utf-8") as handle:
+        handle.write("")
+    for name in CORPUS_FILES.values():
+        with gzip.open(folder / name, "wt", encoding="utf-8") as handle:
+            handle.write("")
+    everything = draw_annotation_sample(folder, seed=53, sizes={"mx_migration": 50})
+    assert {r["doc_id"] for r in everything} == {d["id"] for d in documents}
+    evaluated = next(r for r in everything if r["doc_id"] == "mx/1")  # one passage of the evaluation set
+    exclude = {(evaluated["corpus"], doc_key("mx/1"), evaluated["start"], evaluated["end"])}
+    later = draw_annotation_sample(folder, seed=53, sizes={"mx_migration": 50}, exclude=exclude)
+    assert "mx/1" not in {r["doc_id"] for r in later}  # the whole document is skipped, not only that passage
+    assert {r["doc_id"] for r in later} == {"mx/0", "mx/2", "mx/3"}

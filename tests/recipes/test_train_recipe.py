@@ -308,3 +308,56 @@ def test_distillation_settings_are_checked(synthetic, setting, error):
     config.write_text(config.read_text() + f"\n[distill]\n{teacher}{corpora}{setting}\n")
     with pytest.raises((ValueError, FileNotFoundError), match=error):
         run_experiment(config, results_root=tmp_path / "results", progress=False)
+
+
+def _training_set(corpora, folder, rng):
+    """A training set of a new corpus (under the Mexican Presidency's file name): the themes reworded, split train."""
+    name = "presidencia-mx-es-2018-2026.jsonl.gz"
+    documents = [[(f"Conferencia {d}: " + rng.choice(THEMES[theme]).lower(), theme) for theme in rng.sample(list(THEMES), 3)]
+                 for d in range(10)]
+    with gzip.open(corpora / name, "wt") as handle:
+        for d, paragraphs in enumerate(documents):
+            handle.write(json.dumps({"id": f"m{d}", "date": "2024-01-01", "text": "\n\n".join(p for p, _ in paragraphs)}) + "\n")
+    records = []
+    for document in load_corpus(corpora / name):
+        for passage, (_, theme) in zip(segment(document), documents[int(document.doc_id[1:])]):
+            records.append({"corpus": name, "doc_id": document.doc_id, "start": passage.start, "end": passage.end,
+                            "sha256": passage.sha256, "labels": [theme] if theme else [], "pass": "a+b agree",
+                            "stratum": "mx_migration"})
+    folder.mkdir()
+    (folder / "gold.jsonl").write_text("".join(json.dumps(r) + "\n" for r in records))
+    (folder / "splits.json").write_text(json.dumps({"documents": {f"{name}|m{d}": "train" for d in range(10)}}))
+    return folder, len(records)
+
+
+def test_training_sets_join_training_and_the_report_says_whose_documents_remain_unseen(synthetic):
+    config, tmp_path = synthetic
+    base = config.read_text().replace('run = ["tfidf", "zero_shot"]', "run = []")
+    config.write_text(base)
+    without = json.loads((run_experiment(config, results_root=tmp_path / "results", progress=False) / "metrics.json").read_text())
+    folder, size = _training_set(tmp_path / "corpora", tmp_path / "transfer", random.Random(4))
+    config.write_text(base.replace("[model]", f'training_sets = ["{folder}"]\n[model]'))
+    run = run_experiment(config, results_root=tmp_path / "results", progress=False)
+    metrics = json.loads((run / "metrics.json").read_text())
+    assert metrics["train_size"] == without["train_size"] + size
+    added = metrics["training_sets"][str(folder)]
+    assert added["passages"] == size and added["documents"] == 10 and added["sources"] == ["mx"]
+    assert sum(added["positives"].values()) == sum(1 for line in (folder / "gold.jsonl").read_text().splitlines()
+                                                   if json.loads(line)["labels"])
+    report = (run / "report.md").read_text()
+    assert "Gold of the new corpora joined training" in report
+    assert "## Out of domain: documents this model never trained on" in report
+    assert "documents it never trained on; it read other documents of mx" in (tmp_path / "model" / "README.md").read_text()
+
+
+def test_a_training_set_that_shares_a_document_with_the_evaluation_sets_is_refused(synthetic):
+    from darien_nlp.data import GoldDataError
+
+    config, tmp_path = synthetic
+    # the evaluation set itself, offered as training gold
+    config.write_text(config.read_text().replace("[model]", f'training_sets = ["{tmp_path / "ood"}"]\n[model]'))
+    with pytest.raises(GoldDataError, match="shares 24 documents with the evaluation sets"):
+        run_experiment(config, results_root=tmp_path / "results", progress=False)
+    config.write_text(config.read_text().replace(f'training_sets = ["{tmp_path / "ood"}"]', 'training_sets = "x"'))
+    with pytest.raises(ValueError, match="data.training_sets must be a list"):
+        run_experiment(config, results_root=tmp_path / "results", progress=False)
