@@ -98,7 +98,7 @@ def _parser() -> argparse.ArgumentParser:
     annotate = commands.add_parser("annotate", help="draw passages to annotate; import an annotator's labels", epilog="example:\n  darien-nlp annotate draw --round 8 --seed 41 --out /tmp/round8", formatter_class=argparse.RawDescriptionHelpFormatter)
     annotate_commands = annotate.add_subparsers(dest="annotate_command", required=True)
     draw = annotate_commands.add_parser("draw", help="draw an annotation round into chunk files (outside the repo)", epilog="example:\n  darien-nlp annotate draw --round 8 --seed 41 --out /tmp/round8", formatter_class=argparse.RawDescriptionHelpFormatter)
-    draw.add_argument("--round", type=int, required=True, help="1-6 redraw the committed rounds; 7 the out-of-domain evaluation round; 8 the new corpora's training round; 9+ a new round")
+    draw.add_argument("--round", type=int, required=True, help="1-6 redraw the committed rounds; 7 the out-of-domain evaluation round; 8-9 the new corpora's training rounds; 10+ a new round")
     draw.add_argument("--seed", type=int, default=None, help="seed of a new round (rounds 1-6 have their own)")
     draw.add_argument("--out", required=True, help="folder for chunkN.jsonl and map.json (holds corpus text)")
     draw.add_argument("--corpora", default=None, help="corpora folder (default: DARIEN_NLP_CORPORA)")
@@ -243,21 +243,24 @@ def _models(args) -> int:
 
 
 def _annotate(args) -> int:
-    from .data import GoldDataError, read_annotations, reference_key, resolve_corpora
-    from .sampling import (DEFAULT_SIZES, EVAL_ROUNDS, ROUNDS, TRANSFER_ROUNDS, draw_annotation_sample, pass_records,
-                           round_exclusions, write_annotation_task)
+    from .data import GoldDataError, read_annotations, record_doc, reference_key, resolve_corpora
+    from .sampling import (DEFAULT_SIZES, EVAL_ROUNDS, ROUNDS, TRANSFER_ROUNDS, TRANSFER_SUFFIX, draw_annotation_sample,
+                           pass_records, round_exclusions, transfer_exclusions, write_annotation_task)
 
     folder = Path(args.annotations)
     pass_files = sorted((folder / "passes").glob("*.jsonl"))
     if args.annotate_command == "draw":
         annotated = [r for path in pass_files for r in read_annotations(path)]
+        options = {"exclude": round_exclusions(annotated, args.round)}
         if args.round in TRANSFER_ROUNDS:
             evaluation = sorted((Path(args.evaluation) / "passes").glob("*.jsonl"))
             if not evaluation:
                 print(f"darien-nlp: round {args.round} skips the documents of the evaluation set, and "
                       f"{args.evaluation}/passes holds no pass file", file=sys.stderr)
                 return 2
-            annotated += [r for path in evaluation for r in read_annotations(path)]
+            options = {"exclude": transfer_exclusions(annotated, args.round),
+                       "exclude_docs": {(r["corpus"], record_doc(r)) for path in evaluation for r in read_annotations(path)},
+                       "stratum_suffix": TRANSFER_SUFFIX[args.round]}
         if args.round in ROUNDS or args.round in EVAL_ROUNDS or args.round in TRANSFER_ROUNDS:
             seed, sizes = {**ROUNDS, **EVAL_ROUNDS, **TRANSFER_ROUNDS}[args.round]
         elif args.seed is None:
@@ -265,8 +268,7 @@ def _annotate(args) -> int:
             return 2
         else:
             seed, sizes = args.seed, DEFAULT_SIZES
-        records = draw_annotation_sample(resolve_corpora(args.corpora), seed=seed, sizes=sizes,
-                                         exclude=round_exclusions(annotated, args.round))
+        records = draw_annotation_sample(resolve_corpora(args.corpora), seed=seed, sizes=sizes, **options)
         paths = write_annotation_task(records, args.out, chunk_size=args.chunk_size, prefix=f"r{args.round}-")
         print(f"{len(records)} passages in {len(paths)} chunks under {args.out} (holds corpus text: never commit it)")
         return 0
@@ -291,8 +293,10 @@ def _annotate(args) -> int:
     with open(target, "a", encoding="utf-8") as handle:
         for record in records:
             handle.write(json.dumps(record, ensure_ascii=False) + "\n")
+    rebuild = {"experiments/annotations": "gold_data", "experiments/annotations/ood": "ood_gold",
+               "experiments/annotations/transfer": "transfer_gold"}.get(Path(args.annotations).as_posix().rstrip("/"))
     print(f"{len(records)} passages appended to {target}; rebuild with "
-          "darien-nlp experiment run experiments/gold_data.toml")
+          + (f"darien-nlp experiment run experiments/{rebuild}.toml" if rebuild else "the gold experiment of that folder"))
     return 0
 
 

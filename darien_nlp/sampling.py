@@ -32,7 +32,7 @@ from typing import Iterable, Iterator
 
 from .corpus import load_corpus, segment
 
-__all__ = ["DEFAULT_SIZES", "ROUND2_SIZES", "ROUND3_SIZES", "ROUND4_SIZES", "ROUND5_SIZES", "ROUND6_SIZES", "ROUNDS", "OOD_SIZES", "EVAL_ROUNDS", "TRANSFER_SIZES", "TRANSFER_ROUNDS", "OOD_CORPUS_FILES", "scope_negatives", "unlabelled_passages", "write_annotation_task",
+__all__ = ["DEFAULT_SIZES", "ROUND2_SIZES", "ROUND3_SIZES", "ROUND4_SIZES", "ROUND5_SIZES", "ROUND6_SIZES", "ROUNDS", "OOD_SIZES", "EVAL_ROUNDS", "TRANSFER_SIZES", "TRANSFER2_SIZES", "TRANSFER_ROUNDS", "TRANSFER_SUFFIX", "transfer_exclusions", "OOD_CORPUS_FILES", "scope_negatives", "unlabelled_passages", "write_annotation_task",
            "pass_records", "round_exclusions", "CORPUS_FILES", "draw_annotation_sample", "migration_subset_ids"]
 
 CORPUS_FILES = {
@@ -124,6 +124,16 @@ TRANSFER_SIZES = {
     "undp_darien": 30,
     "undp_environment": 80,
     "undp_out_of_scope": 30,
+}
+# Round 9 (seed 59) adds Spanish: more of the Mexican Presidency transcripts (and what the UNDP pages
+# have left), again only from documents without an evaluation passage; round 8's passages are skipped
+# (its documents are not). Its strata carry the suffix ``_r9``.
+TRANSFER2_SIZES = {
+    "mx_migration": 800,
+    "mx_environment": 80,
+    "mx_any": 60,
+    "mx_out_of_scope": 60,
+    "undp_migration": 60,
 }
 _CLIMATE_TITLE = re.compile(r"climate|environment|conservation|forest|ecosystem|biodivers", re.IGNORECASE)
 _MIGRATION = re.compile(
@@ -314,7 +324,8 @@ def _ood_candidates(corpora_dir: Path, excluded_docs: set[tuple[str, str]]) -> I
 
 
 def draw_annotation_sample(corpora_dir: str | Path, *, seed: int = 13, sizes: dict[str, int] | None = None,
-                           exclude: set[tuple[str, str, int, int]] | None = None) -> list[dict]:
+                           exclude: set[tuple[str, str, int, int]] | None = None,
+                           exclude_docs: set[tuple[str, str]] | None = None, stratum_suffix: str = "") -> list[dict]:
     """Sample passages per stratum; return reference records (no labels) in a shuffled order.
 
     Each record holds ``passage_id``, ``corpus``, ``doc_id``, ``start``,
@@ -326,6 +337,9 @@ def draw_annotation_sample(corpora_dir: str | Path, *, seed: int = 13, sizes: di
     end)`` of passages drawn before (:func:`darien_nlp.data.doc_key`), so a
     later round never draws them again: round 2 is
     ``draw_annotation_sample(corpora, seed=29, sizes=ROUND2_SIZES, exclude=round_1)``.
+    The rounds of the new corpora (7 and later) also skip whole documents: ``exclude_docs``
+    (``(corpus, doc_key)``), by default every document of ``exclude``. ``stratum_suffix`` is
+    appended to each record's stratum (round 9: ``_r9``).
     """
     from .data import doc_key
 
@@ -335,7 +349,9 @@ def draw_annotation_sample(corpora_dir: str | Path, *, seed: int = 13, sizes: di
     reservoirs: dict[str, list] = {name: [] for name in sizes}
     seen: dict[str, int] = {name: 0 for name in sizes}
     if set(sizes) <= set(OOD_SIZES):
-        candidates = _ood_candidates(Path(corpora_dir), {(corpus, doc) for corpus, doc, _, _ in exclude})
+        if exclude_docs is None:
+            exclude_docs = {(corpus, doc) for corpus, doc, _, _ in exclude}
+        candidates = _ood_candidates(Path(corpora_dir), exclude_docs)
     else:
         candidates = _candidates(Path(corpora_dir), migration_subset_ids(Path(corpora_dir)))
     for stratum, file_name, document, passage in candidates:
@@ -360,7 +376,7 @@ def draw_annotation_sample(corpora_dir: str | Path, *, seed: int = 13, sizes: di
             if key in taken:
                 continue
             taken.add(key)
-            records.append(_record(stratum, file_name, document, passage))
+            records.append(_record(stratum + stratum_suffix, file_name, document, passage))
     rng.shuffle(records)
     return records
 
@@ -391,7 +407,19 @@ ROUNDS = {1: (13, DEFAULT_SIZES), 2: (29, ROUND2_SIZES), 3: (31, ROUND3_SIZES), 
 EVAL_ROUNDS = {7: (47, OOD_SIZES)}
 #: Training rounds of the new corpora: annotated into ``experiments/annotations/transfer``; their draw
 #: skips every document of the evaluation rounds' folder (``experiments/annotations/ood``).
-TRANSFER_ROUNDS = {8: (53, TRANSFER_SIZES)}
+TRANSFER_ROUNDS = {8: (53, TRANSFER_SIZES), 9: (59, TRANSFER2_SIZES)}
+#: What a training round of the new corpora appends to its strata's names (they share round 7's names).
+TRANSFER_SUFFIX = {8: "", 9: "_r9"}
+
+
+def transfer_exclusions(records: list[dict], round_number: int) -> set[tuple[str, str, int, int]]:
+    """Passages a training round of the new corpora must skip: those of the earlier such rounds
+    (by their strata's suffix), so each round redraws exactly."""
+    from .data import reference_key
+
+    earlier = {f"{name}{TRANSFER_SUFFIX[number]}" for number, (_, sizes) in TRANSFER_ROUNDS.items()
+               if number < round_number for name in sizes}
+    return {reference_key(r) for r in records if r.get("stratum") in earlier}
 
 _TASK_FIELDS = ("corpus", "doc_id", "start", "end", "sha256", "stratum", "passage_id")
 

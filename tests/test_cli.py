@@ -43,7 +43,7 @@ def test_annotate_import_bad_lines_and_labels(tmp_path, capsys):
 
 
 def test_annotate_draw_new_round_needs_a_seed(tmp_path, capsys):
-    assert main(["annotate", "draw", "--round", "9", "--out", str(tmp_path / "x"), "--corpora", str(tmp_path)]) == 2
+    assert main(["annotate", "draw", "--round", "10", "--out", str(tmp_path / "x"), "--corpora", str(tmp_path)]) == 2
     assert "--seed" in capsys.readouterr().err
 
 

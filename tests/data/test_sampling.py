@@ -151,3 +151,13 @@ def test_transfer_round_skips_every_document_of_the_evaluation_set(tmp_path):
     later = draw_annotation_sample(folder, seed=53, sizes={"mx_migration": 50}, exclude=exclude)
     assert "mx/1" not in {r["doc_id"] for r in later}  # the whole document is skipped, not only that passage
     assert {r["doc_id"] for r in later} == {"mx/0", "mx/2", "mx/3"}
+
+
+def test_transfer_exclusions_skip_only_earlier_transfer_rounds():
+    from darien_nlp.sampling import TRANSFER_SUFFIX, transfer_exclusions
+
+    records = [{"corpus": "c", "doc": "d", "start": 0, "end": 5, "stratum": "mx_migration"},        # round 8
+               {"corpus": "c", "doc": "d", "start": 5, "end": 9, "stratum": "mx_migration_r9"}]     # round 9
+    assert TRANSFER_SUFFIX == {8: "", 9: "_r9"}
+    assert transfer_exclusions(records, 8) == set()  # redrawing round 8 skips nothing of its own
+    assert transfer_exclusions(records, 9) == {("c", "d", 0, 5)}
