@@ -1,7 +1,7 @@
 """The calls other pipelines make: ``classify``, ``classify_document``, ``classify_dataset``.
 
-The default model (``models/policy-static``) is loaded once, lazily, and
-cached; loading is guarded by a lock and prediction holds no shared mutable
+The default model (``models/policy-bilingual-scope``: English and Spanish through one shared
+word space, with a scope head) is loaded once, lazily, and cached; loading is guarded by a lock and prediction holds no shared mutable
 state, so the functions are safe to call from many threads.
 
 >>> import darien_nlp
@@ -32,7 +32,10 @@ __all__ = ["Prediction", "DocumentPrediction", "classify", "classify_document", 
 #: long texts: it segments them into passages first).  The static model reads at most 256
 #: tokens anyway; the cut keeps tokenising a 5 MB string from costing seconds.
 MAX_CHARS = 4_000
-DEFAULT_MODEL = "policy-static"
+#: English and Spanish read through one shared word space (static-usem3-v1 beside the English static
+#: model), trained on the US-government gold and the Mexican Presidency / UNDP training set, with a
+#: scope head; ``policy-static`` (English only, the default until 2026-12-07) stays shipped.
+DEFAULT_MODEL = "policy-bilingual-scope"
 
 _MODELS: dict[str, Any] = {}
 _LOCK = threading.Lock()
@@ -109,7 +112,7 @@ def default_model_path(model: str | Path = "default") -> Path:
     if not path.is_dir():
         raise FileNotFoundError(
             f"No model folder at {str(path)!r}. Shipped models live in models/ (set DARIEN_NLP_MODELS "
-            "to another folder); train one with: darien-nlp experiment run experiments/train_policy_static.toml"
+            "to another folder); train one with: darien-nlp experiment run experiments/train_policy_bilingual_scope.toml"
         )
     return path
 

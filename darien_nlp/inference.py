@@ -78,15 +78,17 @@ class PolicyPredictor:
 
     def predict_scored(self, texts: Sequence) -> tuple[np.ndarray, np.ndarray | None]:
         """Per-label probabilities (scope-gated) and the scope scores (``None`` without a scope head)."""
+        from .embed.static import shared_counts
         from .scope import gate
 
         items = list(texts)
-        scores = self.embedder_.project(items, self.coef_) + self.intercept_
-        z = scores * self.calibration_[:, 0] + self.calibration_[:, 1]
-        probabilities = 1.0 / (1.0 + np.exp(-np.clip(z, -50, 50)))
-        if self.scope_ is None:
-            return probabilities, None
-        scope = self.scope_proba(items)
+        with shared_counts():  # the label heads and the scope head tokenise each batch once
+            scores = self.embedder_.project(items, self.coef_) + self.intercept_
+            z = scores * self.calibration_[:, 0] + self.calibration_[:, 1]
+            probabilities = 1.0 / (1.0 + np.exp(-np.clip(z, -50, 50)))
+            if self.scope_ is None:
+                return probabilities, None
+            scope = self.scope_proba(items)
         return gate(probabilities, scope, self.scope_["threshold"], self.thresholds_), scope
 
     def scope_proba(self, texts: Sequence) -> np.ndarray:

@@ -27,12 +27,12 @@ def wheel(tmp_path_factory):
 
 def test_wheel_carries_the_default_model_with_its_manifest(wheel):
     names = zipfile.ZipFile(wheel).namelist()
-    for model in ("policy-static", "static-minilm-v1"):
+    for model in ("policy-bilingual-scope", "policy-static", "static-minilm-v1", "static-usem3-v1"):
         prefix = next(n for n in names if n.endswith(f"share/darien_nlp/models/{model}/manifest.json")).rsplit("/", 1)[0]
         manifest = json.loads(zipfile.ZipFile(wheel).read(f"{prefix}/manifest.json"))
         files = manifest.get("files", manifest)
         assert files and all(f"{prefix}/{name}" in names for name in files), (model, sorted(files))
-    assert not any("/models/policy-minilm/" in n or "/models/static-usem3-v1/" in n for n in names)  # the core stays light
+    assert not any("/models/policy-minilm/" in n or "/models/policy-usem3/" in n for n in names)  # the core stays light
 
 
 @pytest.mark.slow
@@ -51,7 +51,7 @@ def test_installed_wheel_classifies_outside_the_repository(wheel, tmp_path):
     result = json.loads(run.stdout)
     assert "enforcement" in result["labels"] and not result["torch"]
     assert Path(result["models"]).is_relative_to(venv)  # the wheel's own copy, not the repository's
-    head = Path(result["models"]) / "policy-static" / "head.safetensors"
+    head = Path(result["models"]) / "policy-bilingual-scope" / "head.safetensors"  # the default's
     data = bytearray(head.read_bytes())
     data[-1] ^= 0xFF
     head.write_bytes(bytes(data))

@@ -5,6 +5,7 @@ import functools
 import logging
 import os
 import threading
+from contextlib import contextmanager
 from itertools import chain
 from pathlib import Path
 from typing import Any, Sequence
@@ -111,6 +112,23 @@ def _static_folder_name(spec: dict) -> str:
 CHUNK_TABLE = "chunks.safetensors"
 #: The first batch at least this large loads the chunk table (smaller calls never pay for it).
 TABLE_BATCH = 256
+_CALL = threading.local()
+
+
+@contextmanager
+def shared_counts():
+    """Within the block, each static model tokenises a batch of texts once per thread: a predictor whose
+    label heads and scope head read the same static model (policy-bilingual-scope) shares the token
+    counts between them. The memo lives only as long as the outermost block (one predict call), so a
+    caller who classifies the same texts again pays for them again."""
+    if getattr(_CALL, "memo", None) is not None:
+        yield
+        return
+    _CALL.memo = {}
+    try:
+        yield
+    finally:
+        _CALL.memo = None
 
 
 def read_chunk_table(path: Path) -> dict[str, tuple[int, ...]]:
@@ -227,7 +245,20 @@ class _FastStatic:
         return out
 
     def token_counts(self, texts: list[str]):
-        """A sparse (texts x vocabulary) matrix of token counts (at most ``max_length`` tokens a text)."""
+        """A sparse (texts x vocabulary) matrix of token counts (at most ``max_length`` tokens a text).
+
+        Inside :func:`shared_counts` a batch asked for again on the same thread is tokenised once
+        (callers never modify the matrix: :meth:`pool` reads it, the lexical backend copies it)."""
+        memo = getattr(_CALL, "memo", None)
+        if memo is None:
+            return self._token_counts(texts)
+        key = (id(self), tuple(texts))
+        counts = memo.get(key)
+        if counts is None:
+            counts = memo[key] = self._token_counts(texts)
+        return counts
+
+    def _token_counts(self, texts: list[str]):
         from scipy.sparse import csr_matrix
 
         if self._table_path is not None and not self._table_loaded and len(texts) >= TABLE_BATCH:

@@ -64,3 +64,39 @@ def test_bounded_cache_under_threads():
     for thread in threads:
         thread.join()
     assert not errors, errors[0]
+
+
+def test_shared_counts_tokenises_a_batch_once_per_call_and_never_across_calls():
+    """Inside one predict call the label heads and the scope head share token counts; a later call
+    with the same texts tokenises them again (a benchmark's repeat pass is never served from memory)."""
+    from darien_nlp.embed.static import shared_counts
+
+    fast = _FastStatic(_load_static(default_static_path()), 256)
+    texts = ["Safe Mobility Offices open in Colombia.", "The Darién crossing is deadly."]
+    calls = []
+    original = fast._token_counts
+    fast._token_counts = lambda batch: calls.append(len(batch)) or original(batch)
+    expected = original(texts).toarray()
+    with shared_counts():
+        first = fast.token_counts(texts)
+        again = fast.token_counts(list(texts))  # an equal list, another object
+        with shared_counts():  # nested blocks share the outer memo
+            inner = fast.token_counts(texts)
+        other = fast.token_counts(texts[:1])
+    assert calls == [2, 1] and first is again is inner
+    np.testing.assert_array_equal(first.toarray(), expected)
+    np.testing.assert_array_equal(other.toarray(), expected[:1])
+    fast.token_counts(texts)  # outside any block: tokenised again
+    assert calls == [2, 1, 2]
+
+    seen = []  # the memo is per thread: another thread inside its own block does not see this one's
+    def worker():
+        with shared_counts():
+            fast.token_counts(texts)
+            seen.append(len(calls))
+    with shared_counts():
+        fast.token_counts(texts)
+        thread = threading.Thread(target=worker)
+        thread.start()
+        thread.join()
+    assert seen == [5] and calls == [2, 1, 2, 2, 2]
