@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import functools
+import json
 import logging
 import os
 import threading
@@ -82,10 +83,50 @@ def _load_static(path: Path):
                     "config.json). Build it with: darien-nlp experiment run experiments/distill_static.toml"
                 )
             verify_manifest(path, required=STATIC_FILES)
-            from model2vec import StaticModel
-
-            _CACHE[key] = StaticModel.from_pretrained(str(path))
+            _CACHE[key] = _read_static(path)
         return _CACHE[key]
+
+
+class _StaticParts:
+    """What the encoder reads of a model2vec folder, loaded without importing model2vec (whose import
+    pulls in huggingface_hub and costs about half a second of a cold start): the tokenizer with padding
+    off, the embedding table, the unknown token's id, the median token length and ``normalize``, each
+    as ``model2vec.StaticModel`` defines it (``tests/model/test_static.py`` checks they agree)."""
+
+    def __init__(self, tokenizer, embedding: np.ndarray, normalize: bool):
+        self.tokenizer = tokenizer
+        self.embedding = embedding
+        self.normalize = normalize
+        vocabulary = tokenizer.get_vocab()
+        self.median_token_length = int(np.median([len(token) for token in vocabulary]))
+        model = tokenizer.model
+        if hasattr(model, "unk_token"):
+            self.unk_token_id = None if model.unk_token is None else tokenizer.token_to_id(model.unk_token)
+        else:  # Unigram
+            self.unk_token_id = json.loads(tokenizer.to_str())["model"].get("unk_id")
+
+
+def _read_static(path: Path):
+    """A static model folder as :class:`_StaticParts`; a folder holding more than one plain embedding table
+    (vocabulary quantization, per-token weights) goes through model2vec itself."""
+    from safetensors.numpy import load_file
+    from tokenizers import Tokenizer
+
+    tensors = load_file(str(path / "model.safetensors"))
+    if set(tensors) != {"embeddings"}:
+        from model2vec import StaticModel
+
+        return StaticModel.from_pretrained(str(path))
+    config = json.loads((path / "config.json").read_text(encoding="utf-8"))
+    tokenizer = Tokenizer.from_file(str(path / "tokenizer.json"))
+    padding = tokenizer.padding
+    if padding is not None:  # as model2vec: no padding, the pad token kept
+        tokenizer.enable_padding(pad_id=padding["pad_id"], pad_token=padding["pad_token"],
+                                 pad_type_id=padding["pad_type_id"], length=0)
+    embedding = tensors["embeddings"]
+    if embedding.shape[0] != tokenizer.get_vocab_size():
+        raise ValueError(f"{path}: {embedding.shape[0]} vectors for {tokenizer.get_vocab_size()} tokens")
+    return _StaticParts(tokenizer, embedding, bool(config.get("normalize", False)))
 
 
 def manifest_sha256(path: Path) -> str | None:

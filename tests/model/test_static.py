@@ -13,10 +13,23 @@ TEXTS = ["Safe Mobility Offices opened in Colombia and Guatemala.",
          "Border patrol arrested smugglers moving migrants through the Darién Gap in 2023."]
 
 
-def test_fast_encoder_matches_model2vec():
-    model = _load_static(default_static_path())
-    expected = model.encode(TEXTS, max_length=256)
-    ours = StaticEmbedder().encode(TEXTS)
+@pytest.mark.parametrize("folder", ["static-minilm-v1", "static-usem3-v1"])
+def test_fast_encoder_matches_model2vec(folder):
+    """darien_nlp reads the folder without model2vec; model2vec's own StaticModel is the reference."""
+    from model2vec import StaticModel
+
+    from darien_nlp.embed.static import models_dir
+
+    path = models_dir() / folder
+    reference = StaticModel.from_pretrained(str(path))
+    parts = _load_static(path)
+    assert not isinstance(parts, StaticModel)  # the light loader, not model2vec
+    assert parts.median_token_length == reference.median_token_length
+    assert parts.unk_token_id == reference.unk_token_id and parts.normalize == reference.normalize
+    np.testing.assert_array_equal(parts.embedding, reference.embedding)
+    assert parts.tokenizer.padding == reference.tokenizer.padding
+    expected = reference.encode(TEXTS + ["Los migrantes cruzan el Darién a pie."], max_length=256)
+    ours = StaticEmbedder(path=path).encode(TEXTS + ["Los migrantes cruzan el Darién a pie."])
     for a, b in zip(ours, expected):
         if np.linalg.norm(b) == 0:
             assert np.linalg.norm(a) == 0
