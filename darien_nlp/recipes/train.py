@@ -316,6 +316,13 @@ def _training_sets(context, window) -> tuple[list, dict]:
     return passages, summary
 
 
+def _us_gold_size(summary) -> int:
+    """Training passages of the White House and State Department gold: all but the teacher-labelled and
+    the new corpora's training sets."""
+    added = sum(t["passages"] for t in (summary.get("training_sets") or {}).values())
+    return summary["train_size"] - (summary.get("distill") or {}).get("passages", 0) - added
+
+
 def _describe_training_sets(summary) -> str:
     sets = summary.get("training_sets") or {}
     if not sets:
@@ -638,8 +645,9 @@ def _card(config, summary) -> str:
         + (_describe_scope(summary) + " " if summary.get("scope") else "")
         + "Stored as safetensors + JSON with a sha256 manifest; no pickle.", "",
         "## Data",
-        f"{summary['train_size'] - (summary.get('distill') or {}).get('passages', 0)} gold passages from the White House briefing-room and State Department corpora "
-        "(see experiments/annotations/README.md); split by document." + (
+        f"{_us_gold_size(summary)} gold passages from the White House briefing-room and State Department corpora "
+        "(see experiments/annotations/README.md); split by document."
+        + (" " + _describe_training_sets(summary) if summary.get("training_sets") else "") + (
             f" {config['output']['card_data']}" if config["output"]["card_data"] else "")
         + (" " + _describe_synthetic(summary) if summary.get("synthetic", {}).get("passages") else "")
         + (" " + _describe_distill(summary) if summary.get("distill") else ""), "",

@@ -347,7 +347,10 @@ def test_training_sets_join_training_and_the_report_says_whose_documents_remain_
     report = (run / "report.md").read_text()
     assert "Gold of the new corpora joined training" in report
     assert "## Out of domain: documents this model never trained on" in report
-    assert "documents it never trained on; it read other documents of mx" in (tmp_path / "model" / "README.md").read_text()
+    card = (tmp_path / "model" / "README.md").read_text()
+    assert "documents it never trained on; it read other documents of mx" in card
+    assert f"{without['train_size']} gold passages from the White House" in card  # the US gold counted apart
+    assert "Gold of the new corpora joined training" in card
 
 
 def test_a_training_set_that_shares_a_document_with_the_evaluation_sets_is_refused(synthetic):
