@@ -16,6 +16,10 @@ import numpy as np
 
 from .taxonomy import LABELS
 
+#: Texts per batch when a scope head reads the same static model as the label heads: the static
+#: encoder's own chunk, so each batch is tokenised once and the shared counts stay one batch large.
+SHARED_BATCH = 4096
+
 __all__ = ["PolicyPredictor", "load_predictor"]
 
 
@@ -82,14 +86,24 @@ class PolicyPredictor:
         from .scope import gate
 
         items = list(texts)
-        with shared_counts():  # the label heads and the scope head tokenise each batch once
+        if self.scope_ is None:
             scores = self.embedder_.project(items, self.coef_) + self.intercept_
-            z = scores * self.calibration_[:, 0] + self.calibration_[:, 1]
-            probabilities = 1.0 / (1.0 + np.exp(-np.clip(z, -50, 50)))
-            if self.scope_ is None:
-                return probabilities, None
-            scope = self.scope_proba(items)
+            return self._calibrated(scores), None
+        # Batch by batch, the label heads and then the scope head, so both read one tokenisation of the
+        # batch (shared_counts) and the memo never holds more than one batch.
+        probabilities = np.zeros((len(items), len(self.coef_)), dtype=np.float64)
+        scope = np.zeros(len(items), dtype=np.float64)
+        for start in range(0, len(items), SHARED_BATCH):
+            part = items[start:start + SHARED_BATCH]
+            with shared_counts():
+                probabilities[start:start + len(part)] = self._calibrated(
+                    self.embedder_.project(part, self.coef_) + self.intercept_)
+                scope[start:start + len(part)] = self.scope_proba(part)
         return gate(probabilities, scope, self.scope_["threshold"], self.thresholds_), scope
+
+    def _calibrated(self, scores: np.ndarray) -> np.ndarray:
+        z = scores * self.calibration_[:, 0] + self.calibration_[:, 1]
+        return 1.0 / (1.0 + np.exp(-np.clip(z, -50, 50)))
 
     def scope_proba(self, texts: Sequence) -> np.ndarray:
         """Probability that each item is about human mobility at all (needs a scope head)."""

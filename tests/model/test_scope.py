@@ -143,3 +143,23 @@ def test_static_lex_appends_the_bilingual_block_and_round_trips():
     np.testing.assert_allclose(rebuilt.encode(texts[:3]).toarray(), b.toarray())
     with pytest.raises(ValueError, match="bilingual_weight"):
         StaticLexicalEmbedder(bilingual="models/static-minilm-v1", bilingual_weight=0)
+
+
+def test_scope_model_scores_batch_by_batch_as_in_one_piece(monkeypatch):
+    """With a scope head the predictor runs the label heads and the scope head batch by batch (so they share
+    one tokenisation per batch); the scores are those of one pass over everything, contexts included."""
+    import numpy as np
+
+    import darien_nlp.inference as inference
+    from darien_nlp.api import load_model
+
+    model = load_model("policy-bilingual-scope")
+    texts = ["Migrants cross the Darién on foot.", "Los migrantes cruzan el Darién.", "Tax revenue rose.",
+             ("Safe Mobility Offices opened.", "Safe Mobility Offices opened in Guatemala for refugees."),
+             "Border police dismantled a smuggling ring.", ""]
+    whole, whole_scope = model.predict_scored(texts)
+    monkeypatch.setattr(inference, "SHARED_BATCH", 2)
+    parts, parts_scope = model.predict_scored(texts)
+    np.testing.assert_allclose(parts, whole, atol=1e-12)
+    np.testing.assert_allclose(parts_scope, whole_scope, atol=1e-12)
+    assert parts.shape == (6, 5) and parts_scope.shape == (6,)
