@@ -261,8 +261,9 @@ def _annotate(args) -> int:
             options = {"exclude": transfer_exclusions(annotated, args.round),
                        "exclude_docs": {(r["corpus"], record_doc(r)) for path in evaluation for r in read_annotations(path)},
                        "stratum_suffix": TRANSFER_SUFFIX[args.round]}
-        if args.round in ROUNDS or args.round in EVAL_ROUNDS or args.round in TRANSFER_ROUNDS:
-            seed, sizes = {**ROUNDS, **EVAL_ROUNDS, **TRANSFER_ROUNDS}[args.round]
+        known = {**ROUNDS, **EVAL_ROUNDS, **TRANSFER_ROUNDS}
+        if args.round in known:
+            seed, sizes = known[args.round]
         elif args.seed is None:
             print("darien-nlp: a new round needs --seed", file=sys.stderr)
             return 2

@@ -290,16 +290,14 @@ def _training_sets(context, window) -> tuple[list, dict]:
     split; none shares a document with the evaluation sets (checked here). Returns ``(passages, summary)``."""
     import dataclasses
 
-    from ..data import GoldDataError, doc_key, load_gold, read_annotations, record_doc
+    from ..data import GoldDataError, doc_key, load_gold
     from .ood_gold import SOURCES
 
     folders = context.config["data"]["training_sets"]
     if not isinstance(folders, list) or not all(isinstance(f, str) and f for f in folders):
         raise ValueError(f"data.training_sets must be a list of annotation folders. Got {folders!r} instead.")
     evaluation = context.path(context.config["data"]["evaluation_sets"])
-    evaluated = set()
-    if evaluation is not None and (evaluation / "gold.jsonl").is_file():
-        evaluated = {(r["corpus"], record_doc(r)) for r in read_annotations(evaluation / "gold.jsonl")}
+    evaluated = _evaluation_docs(context)
     passages, summary = [], {}
     for folder in folders:
         path = context.path(folder)
@@ -323,15 +321,19 @@ def _us_gold_size(summary) -> int:
     return summary["train_size"] - (summary.get("distill") or {}).get("passages", 0) - added
 
 
+def _training_sources(summary) -> list[str]:
+    """The publishers (``mx``, ``undp``) whose other documents the model read through ``data.training_sets``."""
+    return sorted({source for s in (summary.get("training_sets") or {}).values() for source in s["sources"]})
+
+
 def _describe_training_sets(summary) -> str:
     sets = summary.get("training_sets") or {}
     if not sets:
         return ""
     parts = [f"`{folder}` ({s['passages']} passages of {s['documents']} documents, {' and '.join(s['sources'])}; positives "
              + ", ".join(f"{l} {s['positives'][l]}" for l in LABELS) + ")" for folder, s in sets.items()]
-    sources = sorted({source for s in sets.values() for source in s["sources"]})
     return ("Gold of the new corpora joined training: " + "; ".join(parts) + ". No document of theirs holds an "
-            f"evaluation passage, but the {' and '.join(sources)} sets below now measure unseen documents of publishers "
+            f"evaluation passage, but the {' and '.join(_training_sources(summary))} sets below now measure unseen documents of publishers "
             "this model has read, not unseen publishers; `experiments/evaluate_ood.toml` (leave one corpus out) keeps "
             "the unseen-publisher figures.")
 
@@ -351,15 +353,21 @@ def _synthetic(context, train, seed) -> list:
     return kept
 
 
+def _evaluation_docs(context) -> set:
+    """``(corpus file, doc_key)`` of every document of the evaluation sets (``data.evaluation_sets``)."""
+    from ..data import read_annotations, record_doc
+
+    evaluation = context.path(context.config["data"]["evaluation_sets"])
+    if evaluation is None or not (evaluation / "gold.jsonl").is_file():
+        return set()
+    return {(r["corpus"], record_doc(r)) for r in read_annotations(evaluation / "gold.jsonl")}
+
+
 def _annotated_docs(context, gold) -> set:
     """``(corpus file, doc_key)`` of every document with gold: the training gold's and the evaluation sets'."""
-    from ..data import doc_key, read_annotations, record_doc
+    from ..data import doc_key
 
-    excluded = {(g.corpus, doc_key(g.doc_id)) for g in gold}
-    evaluation = context.path(context.config["data"]["evaluation_sets"])
-    if evaluation is not None and (evaluation / "gold.jsonl").is_file():
-        excluded |= {(r["corpus"], record_doc(r)) for r in read_annotations(evaluation / "gold.jsonl")}
-    return excluded
+    return {(g.corpus, doc_key(g.doc_id)) for g in gold} | _evaluation_docs(context)
 
 
 def _distilled(context, gold, window, seed):
@@ -588,8 +596,8 @@ def card_out_of_domain(summary) -> list[str]:
     if not block:
         return []
     lines = ["## Metrics out of domain (" + ("documents it never trained on; it read other documents of "
-             + " and ".join(sorted({x for t in summary["training_sets"].values() for x in t["sources"]}))
-             if summary.get("training_sets") else "sources it never trained on") + ")", "",
+             + " and ".join(_training_sources(summary)) if summary.get("training_sets")
+             else "sources it never trained on") + ")", "",
              f"| set | passages | macro-F1 (95% CI) | macro-F1, labels with ≥ {MIN_POSITIVES} positives | environment F1 (positives) |",
              "|---|---|---|---|---|"]
     for set_name, result in block.items():

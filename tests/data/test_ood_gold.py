@@ -1,24 +1,17 @@
 """The out-of-domain evaluation set: two passes on every passage, hashes verified, never trained on."""
-import json
 from collections import Counter
 
 import pytest
 
-from darien_nlp.data import annotations_dir, read_annotations, record_doc, reference_key
+from darien_nlp.data import annotations_dir, read_annotations, record_doc
+
+from .gold_folders import check_splits, check_two_passes_settled
 
 OOD = annotations_dir() / "ood"
 
 
 def test_every_passage_has_two_independent_passes_and_disagreements_are_settled():
-    a, b = (read_annotations(OOD / "passes" / f"{name}.jsonl") for name in "ab")
-    keys_a, keys_b = {reference_key(r) for r in a}, {reference_key(r) for r in b}
-    assert keys_a == keys_b and len(keys_a) >= 800
-    labels_a = {reference_key(r): set(r["labels"]) for r in a}
-    disputed = {reference_key(r) for r in b if set(r["labels"]) != labels_a[reference_key(r)]}
-    settled = {reference_key(r) for r in read_annotations(OOD / "passes" / "d.jsonl")}
-    assert disputed <= settled
-    gold = read_annotations(OOD / "gold.jsonl")
-    assert {reference_key(r) for r in gold} == keys_a
+    check_two_passes_settled(OOD, minimum=800)
 
 
 def test_no_evaluation_document_is_in_the_training_gold():
@@ -28,10 +21,7 @@ def test_no_evaluation_document_is_in_the_training_gold():
 
 
 def test_splits_are_by_document_and_only_dev_and_test():
-    splits = json.loads((OOD / "splits.json").read_text())["documents"]
-    assert set(splits.values()) == {"dev", "test"}
-    gold = read_annotations(OOD / "gold.jsonl")
-    assert {f"{r['corpus']}|{record_doc(r)}" for r in gold} == set(splits)
+    check_splits(OOD, {"dev", "test"})
 
 
 @pytest.mark.corpora

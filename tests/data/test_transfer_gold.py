@@ -1,26 +1,19 @@
 """The training set of the new corpora: two passes on every passage, no document shared with the evaluation set."""
-import json
 from collections import Counter
 
 import pytest
 
-from darien_nlp.data import annotations_dir, read_annotations, record_doc, reference_key
+from darien_nlp.data import annotations_dir, read_annotations, record_doc
+
+from .gold_folders import check_splits, check_two_passes_settled
 
 TRANSFER = annotations_dir() / "transfer"
 OOD = annotations_dir() / "ood"
 
 
 def test_every_passage_has_two_independent_passes_and_disagreements_are_settled():
-    a, b = (read_annotations(TRANSFER / "passes" / f"{name}.jsonl") for name in "ab")
-    keys_a, keys_b = {reference_key(r) for r in a}, {reference_key(r) for r in b}
-    assert keys_a == keys_b and len(keys_a) >= 800
-    labels_a = {reference_key(r): set(r["labels"]) for r in a}
-    disputed = {reference_key(r) for r in b if set(r["labels"]) != labels_a[reference_key(r)]}
+    disputed = check_two_passes_settled(TRANSFER, minimum=800)
     assert disputed, "two independent passes that never disagree were not independent"
-    settled = {reference_key(r) for r in read_annotations(TRANSFER / "passes" / "d.jsonl")}
-    assert disputed <= settled
-    gold = read_annotations(TRANSFER / "gold.jsonl")
-    assert {reference_key(r) for r in gold} == keys_a
 
 
 def test_no_document_is_shared_with_the_evaluation_set_or_the_training_gold():
@@ -32,10 +25,7 @@ def test_no_document_is_shared_with_the_evaluation_set_or_the_training_gold():
 
 
 def test_every_document_is_in_train():
-    splits = json.loads((TRANSFER / "splits.json").read_text())["documents"]
-    assert set(splits.values()) == {"train"}
-    gold = read_annotations(TRANSFER / "gold.jsonl")
-    assert {f"{r['corpus']}|{record_doc(r)}" for r in gold} == set(splits)
+    check_splits(TRANSFER, {"train"})
 
 
 @pytest.mark.corpora
