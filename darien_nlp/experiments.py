@@ -41,6 +41,7 @@ RECIPES = {
     "ensemble_classifier.v1": "darien_nlp.recipes.ensemble:RECIPE",
     "ood_gold.v1": "darien_nlp.recipes.ood_gold:RECIPE",
     "evaluate_ood.v1": "darien_nlp.recipes.ood:RECIPE",
+    "scope_cuts.v1": "darien_nlp.recipes.scope_cuts:RECIPE",
     "benchmark_classify.v1": "darien_nlp.recipes.benchmark:RECIPE",
     "topics.v1": "darien_nlp.recipes.topics:RECIPE",
     "topics_benchmark.v1": "darien_nlp.recipes.topics_benchmark:RECIPE",

@@ -19,6 +19,7 @@ source = "releases"
 min_chars = 0
 [compare]
 passages = 120
+samples = 2
 systems = {systems}
 top_n = 5
 [darien]
@@ -48,12 +49,25 @@ def test_topics_benchmark_runs_both_systems_and_the_growth_curve(tmp_path):
         assert result["passages"] == metrics["sample"] <= 120 and result["topics"] >= 1
         assert -1.0 <= result["npmi"] <= 1.0 and 0.0 < result["diversity"] <= 1.0 and result["peak_rss_mb"] > 0
         assert -1.0 <= result["npmi_content_words"] <= 1.0
+    assert metrics["samples"] == len(metrics["runs"]) == 2 and [r["seed"] for r in metrics["runs"]] == [3, 4]
+    for name, median in metrics["systems"].items():  # the summary is the median of the two samples
+        values = sorted(r["systems"][name]["npmi"] for r in metrics["runs"])
+        assert median["npmi"] == pytest.approx(sum(values) / 2, abs=1e-4) and median["npmi_range"] == values
     assert [g["passages"] for g in metrics["growth"]] == [60, metrics["available_passages"]]
     assert not (run / "scratch").exists()  # the passages handed to the child processes are not kept
     report = (run / "report.md").read_text()
     assert "Growth of darien_nlp's pipeline" in report
     if len(systems) == 2:
         assert "faster than BERTopic's defaults" in report and "speedup" in metrics
+        assert "of 2 samples" in report and len(metrics["speedup_range"]) == 2
+
+
+def test_topics_benchmark_refuses_a_bad_sample_count(tmp_path):
+    write_markdown_corpus(tmp_path / "corpora" / "releases", n_docs=5)
+    config = tmp_path / "bench.toml"
+    config.write_text(CONFIG.format(corpora=tmp_path / "corpora", systems='["darien_nlp"]').replace("samples = 2", "samples = 0"))
+    with pytest.raises(ValueError, match="compare.samples must be an int >= 1"):
+        run_experiment(config, results_root=tmp_path / "results", progress=False, root=tmp_path)
 
 
 def test_topics_benchmark_config_validates(tmp_path):

@@ -1,0 +1,94 @@
+"""Recipe ``scope_cuts.v1``: what each cut of a model's scope score keeps of the gold.
+
+The topic configs' ``scope.min_score`` picks which passages topics are fitted on. This recipe
+shows the trade each cut makes on read passages: the gold passages of ``data.splits`` (in-domain,
+and out-of-domain sets if ``data.ood`` names them), each scored the way the topic pipeline scores
+passages (with ``data.context_chars`` of its document on each side when the model reads
+context). A passage with any label is *in scope* by its gold; for each cut it reports the share
+of passages kept, the share of in-scope passages kept (recall) and the share of kept passages
+that are in scope (precision). The model's own cut (0 in ``cuts``) is the one it was trained with.
+"""
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import numpy as np
+
+from ..experiments import Recipe, RunContext
+
+logger = logging.getLogger(__name__)
+
+__all__ = ["RECIPE", "run", "cut_table"]
+
+
+def cut_table(scores, in_scope, cuts) -> list[dict[str, Any]]:
+    """Kept share, recall and precision of ``scores >= cut`` for each cut, against ``in_scope`` (0/1).
+
+    >>> cut_table([0.9, 0.6, 0.2, 0.1], [1, 0, 1, 0], [0.5])
+    [{'cut': 0.5, 'kept': 0.5, 'recall': 0.5, 'precision': 0.5}]
+    """
+    scores = np.asarray(scores, dtype=float)
+    truth = np.asarray(in_scope, dtype=bool)
+    if scores.shape != truth.shape:
+        raise ValueError(f"scores and in_scope must have the same length. Got {scores.shape} and {truth.shape}.")
+    rows = []
+    for cut in cuts:
+        kept = scores >= cut
+        rows.append({"cut": round(float(cut), 4), "kept": round(float(kept.mean()), 4) if len(kept) else float("nan"),
+                     "recall": round(float((kept & truth).sum() / truth.sum()), 4) if truth.any() else float("nan"),
+                     "precision": round(float((kept & truth).sum() / kept.sum()), 4) if kept.any() else float("nan")})
+    return rows
+
+
+def run(context: RunContext) -> dict[str, Any]:
+    from ..api import load_model
+    from ..data import load_gold
+    from ..evaluate import markdown_table
+    from .ood import load_sets
+
+    config = context.config
+    data = config["data"]
+    model = load_model(config["model"]["name"])
+    if not getattr(model, "has_scope", False):
+        raise ValueError(f"model.name = {config['model']['name']!r} has no scope head; name a model that has one "
+                         "(e.g. policy-bilingual-scope).")
+    own = float(model.scope_["threshold"])
+    cuts = sorted({own if not c else float(c) for c in config["cuts"]["values"]})
+    window = data["context_chars"]
+    corpora = context.corpora()
+    sets = {"in-domain " + "+".join(data["splits"]): load_gold(
+        corpora, annotations=context.path(data["annotations"]), include_seeds=False, splits=list(data["splits"]),
+        context_chars=window)}
+    if data["ood"]:
+        sets.update(load_sets(corpora, context.path(data["ood"]), window)[0])
+    results = {}
+    for name, gold in sets.items():
+        items = [(g.text, g.context) for g in gold] if getattr(model, "uses_context", False) else [g.text for g in gold]
+        scores = model.scope_proba(items) if gold else np.zeros(0)
+        truth = np.array([bool(g.labels) for g in gold], dtype=bool)
+        results[name] = {"passages": len(gold), "in_scope": int(truth.sum()), "cuts": cut_table(scores, truth, cuts)}
+    lines = [f"# {config['experiment']['name']}", "",
+             f"Scope score of `{config['model']['name']}` (its own cut: {own:.3f}) on read passages, each scored with "
+             f"{window} characters of its document on each side, as the topic pipeline scores them. In scope: the "
+             "passage has a gold label. kept: share of passages at or above the cut; recall: share of in-scope "
+             "passages kept; precision: share of kept passages that are in scope.", ""]
+    for name, block in results.items():
+        lines += [f"## {name}: {block['passages']:,} passages, {block['in_scope']:,} in scope", "",
+                  markdown_table([dict(r, cut=f"{r['cut']:.3f}" + (" (own)" if abs(r["cut"] - own) < 1e-9 else ""))
+                                  for r in block["cuts"]], ["cut", "kept", "recall", "precision"]), ""]
+    report = "\n".join(lines)
+    (context.run_dir / "report.md").write_text(report, encoding="utf-8")
+    print(report)
+    return {"model": config["model"]["name"], "own_cut": own, "sets": results}
+
+
+RECIPE = Recipe(
+    schema={
+        "data": {"corpora": "", "annotations": "experiments/annotations", "splits": ["dev", "test"],
+                 "ood": "", "context_chars": 600},
+        "model": {"name": "policy-bilingual-scope"},
+        "cuts": {"values": [0, 0.25, 0.3, 0.35, 0.4, 0.5]},   # 0: the model's own cut
+    },
+    run=run,
+)
