@@ -308,7 +308,7 @@ def classify_documents(documents: Iterable[str | Document], *, model: Any = "def
     call per document: the model scores up to ``batch_passages`` passages at a time).  Yields one
     :class:`DocumentPrediction` per document, in order, as soon as its batch is scored; the results
     equal ``classify_document`` on each (scores to float rounding).  Documents are read lazily, so a stream stays in constant memory."""
-    from .corpus import context_window
+    from .embed.static import document_spans
 
     _check_top(top, "classify_documents")
     if isinstance(documents, (str, Document)):
@@ -319,12 +319,9 @@ def classify_documents(documents: Iterable[str | Document], *, model: Any = "def
     size = 0
 
     def flush():
-        texts = [p.text for _, passages in pending for p in passages]
-        contexts = None
-        if window is not None:
-            contexts = [context_window(document.text, p.start, p.end, window)
-                        for document, passages in pending for p in passages]
-        predictions = classify(texts, model=classifier, threshold=threshold, context=contexts) if texts else []
+        texts, contexts, registry = _passages_in_context([(d, ps) for d, ps in pending], window)
+        with document_spans(registry):
+            predictions = classify(texts, model=classifier, threshold=threshold, context=contexts) if texts else []
         at = 0
         for document, passages in pending:
             yield _summarise(document, passages, predictions[at:at + len(passages)], top)
@@ -358,15 +355,34 @@ def classify_document(document: str | Document, *, model: Any = "default", thres
     passages = segment(document, max_chars=max_chars)
     predictions: list[Prediction] = []
     if passages:
-        classifier = load_model(model)
-        contexts = None
-        window = _context_chars(classifier)
-        if window is not None:
-            from .corpus import context_window
+        from .embed.static import document_spans
 
-            contexts = [context_window(document.text, p.start, p.end, window) for p in passages]
-        predictions = classify([p.text for p in passages], model=classifier, threshold=threshold, context=contexts)
+        classifier = load_model(model)
+        texts, contexts, registry = _passages_in_context([(document, passages)], _context_chars(classifier))
+        with document_spans(registry):
+            predictions = classify(texts, model=classifier, threshold=threshold, context=contexts)
     return _summarise(document, passages, predictions, top)
+
+
+def _passages_in_context(pending, window):
+    """The passages' texts and (for a model that reads context, ``window`` not None) their context windows,
+    with a registry that knows both as spans of their documents, so the static models tokenise each
+    document once (:class:`darien_nlp.embed.static.DocumentSpans`; the results are the same)."""
+    from .corpus import context_span
+    from .embed.static import DocumentSpans
+
+    registry = DocumentSpans()
+    texts: list[str] = []
+    contexts: list[str] | None = None if window is None else []
+    for document, passages in pending:
+        spans = [(p.start, p.end) for p in passages]
+        if window is not None:
+            spans += [context_span(document.text, p.start, p.end, window) for p in passages]
+        registered = registry.add(document.text, spans)
+        texts += [p.text for p in passages]  # looked up by value: a passage that is not its span reads as usual
+        if contexts is not None:
+            contexts += registered[len(passages):]
+    return texts, contexts, registry
 
 
 def _dataset_text(value, position: int, column: str) -> str:

@@ -19,7 +19,7 @@ from typing import Iterator
 
 from .document import Document, Passage, text_sha256
 
-__all__ = ["SEGMENTER_VERSION", "segment", "split_sentences", "CONTENT_KINDS"]
+__all__ = ["SEGMENTER_VERSION", "segment", "split_sentences", "CONTENT_KINDS", "context_window", "context_span"]
 
 SEGMENTER_VERSION = "segment.v1"
 CONTENT_KINDS = frozenset({"text", "item"})
@@ -228,13 +228,12 @@ def _hard_cut(block: str, start: int, end: int, max_chars: int) -> Iterator[tupl
         yield start, end
 
 
-def context_window(text: str, start: int, end: int, chars: int) -> str:
-    """The span ``[start, end)`` of ``text`` with up to ``chars`` characters on each side.
+def context_span(text: str, start: int, end: int, chars: int) -> tuple[int, int]:
+    """Where :func:`context_window` cuts ``text``: ``text[left:right]`` is the window it returns.
 
-    What the ``context`` backend reads beside a passage; the cut falls on the
-    nearest whitespace outside the window so no word is split.
-
-    >>> context_window("one two three four five", 8, 13, 5)
+    >>> text = "one two three four five"
+    >>> left, right = context_span(text, 8, 13, 5)
+    >>> text[left:right]
     'two three four'
     """
     if not (0 <= start <= end <= len(text)):
@@ -249,4 +248,21 @@ def context_window(text: str, start: int, end: int, chars: int) -> str:
     if right < len(text) and not text[right].isspace():
         space = text.rfind(" ", end, right)
         right = end if space < 0 else space
-    return text[left:right].strip()
+    while left < right and text[left].isspace():  # what str.strip() removes
+        left += 1
+    while right > left and text[right - 1].isspace():
+        right -= 1
+    return left, right
+
+
+def context_window(text: str, start: int, end: int, chars: int) -> str:
+    """The span ``[start, end)`` of ``text`` with up to ``chars`` characters on each side.
+
+    What the ``context`` backend reads beside a passage; the cut falls on the
+    nearest whitespace outside the window so no word is split.
+
+    >>> context_window("one two three four five", 8, 13, 5)
+    'two three four'
+    """
+    left, right = context_span(text, start, end, chars)
+    return text[left:right]

@@ -17,7 +17,7 @@ from .base import Embedder, check_texts
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["StaticEmbedder", "default_static_path", "models_dir"]
+__all__ = ["StaticEmbedder", "default_static_path", "models_dir", "DocumentSpans", "document_spans"]
 
 STATIC_MODEL_NAME = "static-minilm-v1"
 
@@ -172,6 +172,66 @@ def shared_counts():
         _CALL.memo = None
 
 
+class DocumentSpans:
+    """Texts that are spans of longer documents, so a static model can tokenise each document once.
+
+    ``classify_documents`` reads every passage beside a context window of its document; neighbouring
+    windows overlap, so tokenising each window in full reads every word of a document about four
+    times. Registered with :func:`document_spans`, a window is known as ``(document, left, right)``:
+    each static model splits and tokenises the document once and takes each window's token ids as a
+    slice of the document's (the same ids, so the same counts, as tokenising the window: windows
+    cut at whitespace, see :func:`darien_nlp.corpus.context_span`). A text that is not registered,
+    or a window whose cut falls inside a word before ``max_length`` tokens, is tokenised as usual.
+    """
+
+    def __init__(self):
+        self.documents: list[str] = []
+        self.spans: dict[str, tuple[int, int, int]] = {}
+        self.splits: dict[int, tuple[list[str], np.ndarray, np.ndarray]] = {}
+        self.tokens: dict[tuple[int, int], tuple[np.ndarray, np.ndarray]] = {}
+
+    def add(self, document: str, spans: Sequence[tuple[int, int]]) -> list[str]:
+        """Register ``document`` and its ``(left, right)`` spans; returns the span texts."""
+        index = len(self.documents)
+        self.documents.append(document)
+        texts = []
+        for left, right in spans:
+            if not 0 <= left <= right <= len(document):
+                raise ValueError(f"span [{left}, {right}) is outside a document of {len(document)} characters")
+            text = document[left:right]
+            self.spans.setdefault(text, (index, left, right))
+            texts.append(text)
+        return texts
+
+    def split(self, index: int) -> tuple[list[str], np.ndarray, np.ndarray]:
+        """The document's whitespace-separated chunks with their start and end offsets (computed once)."""
+        found = self.splits.get(index)
+        if found is None:
+            runs = _RUNS.findall(self.documents[index])  # chunks and whitespace runs, alternating
+            lengths = np.fromiter(map(len, runs), dtype=np.int64, count=len(runs))
+            ends = np.cumsum(lengths)
+            first = 1 if runs and runs[0][:1].isspace() else 0  # str.split's whitespace is str.isspace's
+            found = (runs[first::2], (ends - lengths)[first::2], ends[first::2])
+            self.splits[index] = found
+        return found
+
+
+_SPANS = threading.local()
+_RUNS = __import__("re").compile(r"\S+|\s+")
+
+
+@contextmanager
+def document_spans(registry: DocumentSpans):
+    """Within the block (this thread only), static models read the texts ``registry`` holds as spans of
+    their documents (:class:`DocumentSpans`). Results are the same; only the work is shared."""
+    previous = getattr(_SPANS, "registry", None)
+    _SPANS.registry = registry
+    try:
+        yield registry
+    finally:
+        _SPANS.registry = previous
+
+
 def read_chunk_table(path: Path) -> dict[str, tuple[int, ...]]:
     """``{chunk: token ids}`` from a chunk table written by :func:`write_chunk_table`."""
     from safetensors.numpy import load_file
@@ -300,10 +360,90 @@ class _FastStatic:
         return counts
 
     def _token_counts(self, texts: list[str]):
-        from scipy.sparse import csr_matrix
-
         if self._table_path is not None and not self._table_loaded and len(texts) >= TABLE_BATCH:
             self._fill()
+        registry = getattr(_SPANS, "registry", None)
+        if registry is not None and registry.spans:
+            return self._span_counts(texts, registry)
+        return self._split_counts(texts)
+
+    def _document_tokens(self, registry: DocumentSpans, index: int) -> tuple[np.ndarray, np.ndarray]:
+        """A registered document's token ids (flat) and each chunk's first token (``offsets[c]``)."""
+        key = (id(self), index)
+        found = registry.tokens.get(key)
+        if found is None:
+            chunks = registry.split(index)[0]
+            cache = self.cache
+            words = set(chunks)
+            missing = words.difference(cache)
+            if missing:
+                cache = self._chunk_ids(sorted(missing), words, cache)
+            ids = list(map(cache.__getitem__, chunks))
+            offsets = np.zeros(len(ids) + 1, dtype=np.int64)
+            np.cumsum(np.fromiter(map(len, ids), dtype=np.int64, count=len(ids)), out=offsets[1:])
+            flat = np.fromiter(chain.from_iterable(ids), dtype=np.int64, count=int(offsets[-1]))
+            found = registry.tokens[key] = (flat, offsets)
+        return found
+
+    def _span_counts(self, texts: list[str], registry: DocumentSpans):
+        """:meth:`_split_counts` for texts registered as document spans: ids sliced from the document's."""
+        from scipy.sparse import csr_matrix
+
+        n = len(texts)
+        first = np.zeros(n, dtype=np.int64)  # token range [first, last) in the joined documents' ids
+        last = np.zeros(n, dtype=np.int64)
+        found = list(map(registry.spans.get, texts))
+        plain = [row for row, hit in enumerate(found) if hit is None]
+        by_document: dict[int, list[int]] = {}
+        for row, hit in enumerate(found):
+            if hit is not None:
+                by_document.setdefault(hit[0], []).append(row)
+        flats, base = [], 0
+        for index, rows in by_document.items():
+            chunks, starts, ends = registry.split(index)
+            flat, offsets = self._document_tokens(registry, index)
+            rows = np.asarray(rows, dtype=np.int64)
+            left = np.fromiter((found[r][1] for r in rows), dtype=np.int64, count=len(rows))
+            right = np.fromiter((found[r][2] for r in rows), dtype=np.int64, count=len(rows))
+            f = np.searchsorted(starts, left, "left")
+            inside = (f > 0) & (ends[np.maximum(f - 1, 0)] > left) if len(ends) else np.zeros(len(rows), bool)
+            cut = np.minimum(right, left + self.max_chars)  # text[:max_chars]
+            g = np.maximum(np.searchsorted(ends, cut, "right"), f)  # chunks f..g-1 end at or before the cut
+            available = offsets[g] - offsets[f]
+            # a word cut in two inside the first max_length tokens, or a span starting inside a word: such
+            # texts are tokenised as usual
+            split_word = (g < len(starts)) & (starts[np.minimum(g, max(len(starts) - 1, 0))] < cut) \
+                & (available < self.max_length) if len(starts) else np.zeros(len(rows), bool)
+            usual = inside | split_word
+            if usual.any():
+                plain.extend(rows[usual].tolist())
+            keep = ~usual
+            first[rows[keep]] = base + offsets[f[keep]]
+            last[rows[keep]] = first[rows[keep]] + np.minimum(available[keep], self.max_length)
+            flats.append(flat)
+            base += len(flat)
+        plain.sort()
+        lengths = last - first
+        joined = np.concatenate(flats) if flats else np.zeros(0, dtype=np.int64)
+        indptr = np.zeros(n + 1, dtype=np.int64)
+        np.cumsum(lengths, out=indptr[1:])
+        position = np.arange(indptr[-1], dtype=np.int64) - np.repeat(indptr[:-1], lengths) + np.repeat(first, lengths)
+        counts = csr_matrix((np.ones(len(position), dtype=np.float32), joined[position], indptr),
+                            shape=(n, self.table.shape[0]))
+        counts.sum_duplicates()
+        if plain:
+            rest = self._split_counts([texts[i] for i in plain])
+            marks = np.zeros(n + 1, dtype=np.int64)
+            marks[np.asarray(plain) + 1] = 1
+            place = csr_matrix((np.ones(len(plain), dtype=np.float32), np.arange(len(plain)), np.cumsum(marks)),
+                               shape=(n, len(plain)))  # row plain[k] takes row k of rest
+            counts = (counts + place @ rest).tocsr()
+            counts.sum_duplicates()
+        return counts
+
+    def _split_counts(self, texts: list[str]):
+        from scipy.sparse import csr_matrix
+
         split = [text[: self.max_chars].split() for text in texts]
         cache = self.cache
         words = set().union(*split)

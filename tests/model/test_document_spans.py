@@ -1,0 +1,110 @@
+"""Document spans: a static model reads windows of a document from one tokenisation of it, with the
+same token counts (so the same scores) as tokenising each window."""
+import random
+
+import numpy as np
+import pytest
+
+from darien_nlp.corpus import context_span, context_window
+from darien_nlp.embed.static import DocumentSpans, StaticEmbedder, document_spans, models_dir
+
+DOCUMENTS = [
+    "Migrants crossing the Darién Gap need shelter.\n\nThe border closed at night; officials in Panamá said "
+    "repatriation flights would resume. " * 6,
+    "  Leading spaces, tabs\tand\u00a0no-break\u2028line separators\u3000and ideographic spaces count as "
+    "whitespace; zero\u200bwidth does not.  ",
+    "Los migrantes cruzaron la selva del Darién. La frontera con Colombia sigue abierta. " * 40,
+    "",
+    "word",
+]
+
+
+def _fast(name):
+    path = models_dir() / name
+    if not path.is_dir():
+        pytest.skip(f"{path} is not in this checkout")
+    return StaticEmbedder(path=path)._model()
+
+
+def _spans(document, rng, count=40):
+    spans = [(0, len(document))]
+    for _ in range(count):
+        start = rng.randrange(0, len(document) + 1)
+        end = rng.randrange(start, min(len(document), start + 700) + 1)
+        spans.append(context_span(document, start, end, rng.choice([0, 50, 600])))
+        spans.append((start, end))  # raw spans: may start or end inside a word
+    return spans
+
+
+@pytest.mark.parametrize("name", ["static-minilm-v1", "static-usem3-v1"])
+def test_span_counts_equal_tokenising_each_window(name):
+    fast = _fast(name)
+    rng = random.Random(7)
+    registry = DocumentSpans()
+    texts = []
+    for document in DOCUMENTS:
+        texts += registry.add(document, _spans(document, rng) if document else [(0, 0)])
+    texts += ["a text nobody registered", "Darién"]  # read as usual, in their places
+    rng.shuffle(texts)
+    expected = fast._split_counts(texts)
+    with document_spans(registry):
+        got = fast.token_counts(texts)
+    assert got.shape == expected.shape
+    assert abs(got - expected).nnz == 0
+    # windows longer than the model reads: cut at max_chars (inside a word) and at max_length tokens
+    long_document = "palabra " * 2000 + "unbrokenwordthatisverylong" * 200
+    registry = DocumentSpans()
+    texts = registry.add(long_document, [(0, len(long_document)), (1, 3000), (16000 - 5, len(long_document))])
+    with document_spans(registry):
+        got = fast.token_counts(texts)
+    assert abs(got - fast._split_counts(texts)).nnz == 0
+    assert int(got.sum(axis=1).max()) <= fast.max_length
+
+
+def test_context_span_is_where_context_window_cuts():
+    rng = random.Random(3)
+    for document in DOCUMENTS[:3]:
+        for _ in range(200):
+            start = rng.randrange(0, len(document) + 1)
+            end = rng.randrange(start, len(document) + 1)
+            chars = rng.choice([0, 1, 5, 80, 600])
+            left, right = context_span(document, start, end, chars)
+            assert document[left:right] == context_window(document, start, end, chars)
+    with pytest.raises(ValueError, match="outside a text"):
+        context_span("short", 2, 9, 5)
+    with pytest.raises(ValueError, match="chars must be >= 0"):
+        context_span("short", 0, 2, -1)
+
+
+def test_document_spans_refuses_a_span_outside_its_document_and_restores_the_previous_registry():
+    registry = DocumentSpans()
+    with pytest.raises(ValueError, match="outside a document of 4 characters"):
+        registry.add("text", [(2, 9)])
+    outer, inner = DocumentSpans(), DocumentSpans()
+    from darien_nlp.embed import static
+
+    with document_spans(outer):
+        with document_spans(inner):
+            assert static._SPANS.registry is inner
+        assert static._SPANS.registry is outer
+    assert static._SPANS.registry is None
+
+
+def test_classify_documents_scores_equal_classify_with_contexts():
+    """The shipped default, through classify_documents (spans) and classify (each window tokenised)."""
+    import darien_nlp
+    from darien_nlp.api import _context_chars, load_model
+    from darien_nlp.corpus import Document, segment
+
+    if not (models_dir() / darien_nlp.api.DEFAULT_MODEL).is_dir():
+        pytest.skip("the default model is not in this checkout")
+    documents = [Document(f"d{i}", text) for i, text in enumerate(DOCUMENTS) if text.strip()]
+    window = _context_chars(load_model())
+    got = list(darien_nlp.classify_documents(documents))
+    for document, result in zip(documents, got):
+        passages = segment(document)
+        contexts = [context_window(document.text, p.start, p.end, window) for p in passages]
+        expected = darien_nlp.classify([p.text for p in passages], context=contexts)
+        assert [q.labels for _, q in result.passages] == [e.labels for e in expected]
+        assert np.allclose([list(q.scores.values()) for _, q in result.passages],
+                           [list(e.scores.values()) for e in expected], rtol=0, atol=1e-12)
