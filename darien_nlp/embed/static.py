@@ -184,16 +184,19 @@ class DocumentSpans:
     or a window whose cut falls inside a word before ``max_length`` tokens, is tokenised as usual.
     """
 
-    def __init__(self):
+    def __init__(self, cache_documents: int = 2_000):
         self.documents: list[str] = []
         self.spans: dict[str, tuple[int, int, int]] = {}
+        # per document: its chunks (model-independent) and each model's token ids; at most
+        # ``cache_documents`` documents are kept (batches read documents in order), so a registry of a
+        # whole corpus does not hold every document's tokens at once
+        self.cache_documents = cache_documents
         self.splits: dict[int, tuple[list[str], np.ndarray, np.ndarray]] = {}
         self.tokens: dict[tuple[int, int], tuple[np.ndarray, np.ndarray]] = {}
 
     def add(self, document: str, spans: Sequence[tuple[int, int]]) -> list[str]:
         """Register ``document`` and its ``(left, right)`` spans; returns the span texts."""
-        index = len(self.documents)
-        self.documents.append(document)
+        index = self.add_document(document)
         texts = []
         for left, right in spans:
             if not 0 <= left <= right <= len(document):
@@ -203,6 +206,26 @@ class DocumentSpans:
             texts.append(text)
         return texts
 
+    def add_document(self, document: str) -> int:
+        """Register a document; returns its index for :meth:`register`."""
+        self.documents.append(document)
+        return len(self.documents) - 1
+
+    def register(self, text: str, index: int, left: int, right: int) -> bool:
+        """Register an existing ``text`` as span ``[left, right)`` of document ``index`` (no copy of the
+        text is made); False, and nothing registered, when it is not that span."""
+        if not 0 <= left <= right <= len(self.documents[index]) or self.documents[index][left:right] != text:
+            return False
+        self.spans.setdefault(text, (index, left, right))
+        return True
+
+    def remember(self, table: dict, key, value):
+        """``table[key] = value``, emptying ``table`` first when it holds ``cache_documents`` entries."""
+        if len(table) >= self.cache_documents:
+            table.clear()
+        table[key] = value
+        return value
+
     def split(self, index: int) -> tuple[list[str], np.ndarray, np.ndarray]:
         """The document's whitespace-separated chunks with their start and end offsets (computed once)."""
         found = self.splits.get(index)
@@ -211,8 +234,7 @@ class DocumentSpans:
             lengths = np.fromiter(map(len, runs), dtype=np.int64, count=len(runs))
             ends = np.cumsum(lengths)
             first = 1 if runs and runs[0][:1].isspace() else 0  # str.split's whitespace is str.isspace's
-            found = (runs[first::2], (ends - lengths)[first::2], ends[first::2])
-            self.splits[index] = found
+            found = self.remember(self.splits, index, (runs[first::2], (ends - lengths)[first::2], ends[first::2]))
         return found
 
 
@@ -382,7 +404,7 @@ class _FastStatic:
             offsets = np.zeros(len(ids) + 1, dtype=np.int64)
             np.cumsum(np.fromiter(map(len, ids), dtype=np.int64, count=len(ids)), out=offsets[1:])
             flat = np.fromiter(chain.from_iterable(ids), dtype=np.int64, count=int(offsets[-1]))
-            found = registry.tokens[key] = (flat, offsets)
+            found = registry.remember(registry.tokens, key, (flat, offsets))
         return found
 
     def _span_counts(self, texts: list[str], registry: DocumentSpans):

@@ -191,8 +191,9 @@ def run(context: RunContext) -> dict[str, Any]:
     scope_mode = config["scope"]["mode"]
     labels, category_note, in_scope, scope_note = None, None, None, {"mode": "off"}
     if scope_mode != "off":  # classify first: topics are fitted on the in-scope passages only
-        labels, category_note = _labels(config, table, context)
-        in_scope, scope_note = _in_scope(config, table, labels)
+        with _spans(table):
+            labels, category_note = _labels(config, table, context)
+            in_scope, scope_note = _in_scope(config, table, labels)
         lap("classify_and_scope")
     keep = np.arange(len(table)) if in_scope is None else np.flatnonzero(in_scope)
     fitted = _subset(table, keep)
@@ -212,7 +213,8 @@ def run(context: RunContext) -> dict[str, Any]:
     names = {e["topic"]: e["name"] for e in info}
 
     if labels is None:
-        labels, category_note = _labels(config, table, context)
+        with _spans(table):
+            labels, category_note = _labels(config, table, context)
         lap("classify")
 
     over_time = views.topics_over_time(topics, months)
@@ -298,6 +300,16 @@ def _subset(table, keep):
     subset = dataclasses.replace(table, **{name: [getattr(table, name)[i] for i in keep] for name in columns})
     subset.documents = len(set(subset.doc_ids))
     return subset
+
+
+def _spans(table):
+    """Within the block the classifier's static models read the table's passages and contexts as spans of
+    their documents (each document tokenised once; the same results), when the table holds them."""
+    from contextlib import nullcontext
+
+    from ..embed.static import document_spans
+
+    return nullcontext() if table.spans is None else document_spans(table.spans)
 
 
 def _in_scope(config, table, labels) -> tuple[np.ndarray, dict[str, Any]]:

@@ -32,6 +32,10 @@ class PassageTable:
     sources: list[str] = field(default_factory=list)
     #: each passage with up to ``context_chars`` characters of its document on each side (empty: not collected)
     contexts: list[str] = field(default_factory=list)
+    #: with contexts: the documents, with every passage and context registered as a span of its document,
+    #: so the classifier's static models tokenise each document once
+    #: (``with darien_nlp.embed.static.document_spans(table.spans): ...``; the results are the same)
+    spans: Any = None
     documents: int = 0
     duplicate_documents: int = 0
     undated_documents: int = 0
@@ -68,11 +72,15 @@ def collect_passages(source: Any, *, max_chars: int = 600, min_chars: int = 0, s
     ``short_passages``. With ``context_chars``, ``contexts`` holds each passage with that many
     characters of its document on each side (what a context-reading classifier needs).
     """
-    from ..corpus import context_window, load_corpus, segment
+    from ..corpus import context_span, load_corpus, segment
 
     load_options.setdefault("on_error", "skip")
     corpus = load_corpus(source, **load_options)
     table = PassageTable()
+    if context_chars:
+        from ..embed.static import DocumentSpans
+
+        table.spans = DocumentSpans()
     seen: set[bytes] = set()
     for document in corpus:
         if limit_documents is not None and table.documents + table.duplicate_documents >= limit_documents:
@@ -90,6 +98,7 @@ def collect_passages(source: Any, *, max_chars: int = 600, min_chars: int = 0, s
         passages = segment(document, max_chars=max_chars)
         if not passages:
             table.documents_without_passages += 1
+        index = table.spans.add_document(document.text) if context_chars and passages else None
         for passage in passages:
             if len(passage.text) < min_chars:
                 table.short_passages += 1
@@ -102,7 +111,10 @@ def collect_passages(source: Any, *, max_chars: int = 600, min_chars: int = 0, s
             table.months.append(month)
             table.sources.append(origin)
             if context_chars:
-                table.contexts.append(context_window(document.text, passage.start, passage.end, context_chars))
+                left, right = context_span(document.text, passage.start, passage.end, context_chars)
+                table.contexts.append(document.text[left:right])
+                table.spans.register(table.contexts[-1], index, left, right)
+                table.spans.register(passage.text, index, passage.start, passage.end)
     table.skipped_records = len(corpus.report.skipped)
     return table
 
