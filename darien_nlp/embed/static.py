@@ -184,7 +184,7 @@ class DocumentSpans:
     or a window whose cut falls inside a word before ``max_length`` tokens, is tokenised as usual.
     """
 
-    def __init__(self, cache_documents: int = 2_000):
+    def __init__(self, cache_documents: int = 500):
         self.documents: list[str] = []
         self.spans: dict[str, tuple[int, int, int]] = {}
         # per document: its chunks (model-independent) and each model's token ids; at most
@@ -219,6 +219,11 @@ class DocumentSpans:
         self.spans.setdefault(text, (index, left, right))
         return True
 
+    def forget(self) -> None:
+        """Drop the cached chunks and token ids (the documents and spans stay registered)."""
+        self.splits.clear()
+        self.tokens.clear()
+
     def remember(self, table: dict, key, value):
         """``table[key] = value``, emptying ``table`` first when it holds ``cache_documents`` entries."""
         if len(table) >= self.cache_documents:
@@ -252,6 +257,7 @@ def document_spans(registry: DocumentSpans):
         yield registry
     finally:
         _SPANS.registry = previous
+        registry.forget()  # the tokens were for this block's work
 
 
 def read_chunk_table(path: Path) -> dict[str, tuple[int, ...]]:

@@ -33,7 +33,7 @@ class PassageTable:
     #: each passage with up to ``context_chars`` characters of its document on each side (empty: not collected)
     contexts: list[str] = field(default_factory=list)
     #: with contexts: the documents, with every passage and context registered as a span of its document,
-    #: so the classifier's static models tokenise each document once
+    #: so the classifier's static models tokenise each document once (at most 500 at a time)
     #: (``with darien_nlp.embed.static.document_spans(table.spans): ...``; the results are the same)
     spans: Any = None
     documents: int = 0
