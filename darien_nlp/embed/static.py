@@ -5,6 +5,7 @@ import functools
 import json
 import logging
 import os
+import re
 import threading
 from contextlib import contextmanager
 from itertools import chain
@@ -244,7 +245,7 @@ class DocumentSpans:
 
 
 _SPANS = threading.local()
-_RUNS = __import__("re").compile(r"\S+|\s+")
+_RUNS = re.compile(r"\S+|\s+")  # whitespace-separated chunks and the whitespace between them
 
 
 @contextmanager
