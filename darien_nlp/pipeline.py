@@ -113,6 +113,30 @@ def _worker_init(model: str) -> None:
     load_model(model)
 
 
+#: the key of an item's place in its document (document text, passage start and end, context left and right)
+_SPAN = "_document_span"
+
+
+def _batch_spans(items: list[dict]):
+    """A :class:`~darien_nlp.embed.static.DocumentSpans` of the batch's passages and contexts (the items
+    that came from documents), so each document is tokenised once per static model in this process."""
+    from .embed.static import DocumentSpans
+
+    registry = DocumentSpans()
+    index: dict[int, int] = {}
+    for item in items:
+        span = item.get(_SPAN)
+        if span is None:
+            continue
+        text, start, end, left, right = span
+        if id(text) not in index:
+            index[id(text)] = registry.add_document(text)
+        registry.register(item["text"], index[id(text)], start, end)
+        if item.get("context") is not None:
+            registry.register(item["context"], index[id(text)], left, right)
+    return registry
+
+
 def _worker_classify(model: str, threshold: float | None, texts: list[str], contexts: list | None) -> list:
     """A ``--jobs`` worker's share: (labels, rounded scores) per text, in order."""
     from .api import classify
@@ -267,20 +291,25 @@ class ClassifyRun:
         yield from self._passages(Document(doc_id=doc_id, text=normalise(record["text"])), base)
 
     def _passages(self, document, base: dict) -> Iterator[dict]:
-        from .corpus import context_window, segment
+        from .corpus import context_span, segment
 
         window = getattr(self.model, "context_chars", None)
         for passage in segment(document):
             item = {**base, "doc_id": document.doc_id, "passage_id": passage.passage_id, "start": passage.start,
                     "end": passage.end, "text": passage.text}
             if window is not None:
-                item["context"] = context_window(document.text, passage.start, passage.end, window)
+                left, right = context_span(document.text, passage.start, passage.end, window)
+                item["context"] = document.text[left:right]
+                # where both texts sit in their document (never written): one tokenisation per document
+                item[_SPAN] = (document.text, passage.start, passage.end, left, right)
             yield item
 
     # ---- classifying and writing ----
 
     def run(self, paths: list[str], fmt: str | None, writer) -> int:
         from collections import deque
+
+        from .embed.static import document_spans
 
         pool = self._pool() if self.jobs > 1 else None
         pending: deque = deque()  # (batch, readable, future) in input order; at most 2 per worker in flight
@@ -291,7 +320,8 @@ class ClassifyRun:
             contexts = [item.get("context") for item in readable]
             contexts = contexts if any(c is not None for c in contexts) else None
             if pool is None:
-                results = _worker_classify(self.model, self.threshold, texts, contexts) if texts else []
+                with document_spans(_batch_spans(readable)):
+                    results = _worker_classify(self.model, self.threshold, texts, contexts) if texts else []
                 write(batch, readable, results)
             else:
                 pending.append((batch, readable, pool.submit(_worker_classify, self.model_name, self.threshold, texts,
@@ -306,6 +336,7 @@ class ClassifyRun:
             for item in batch:
                 item.pop("context", None)
                 item.pop("text", None)
+                item.pop(_SPAN, None)
                 if "error" in item:
                     self.errors += 1
                     print(f"darien-nlp: {item['error']}", file=sys.stderr)

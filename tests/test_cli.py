@@ -214,6 +214,48 @@ def test_classify_documents_and_folders_with_context(tmp_path, capsys):
     assert [(p["doc_id"], p["line"]) for p in passages] == [("x", 1), ("x", 1)] and all("scores" in p for p in passages)
 
 
+def test_classify_documents_reads_each_document_once_with_the_same_scores(tmp_path, capsys, monkeypatch):
+    """Passages of documents are classified with their contexts as spans of the document (one tokenisation
+    per document); the scores equal classifying each passage with its context window, rounded as written."""
+    import darien_nlp
+    from darien_nlp.api import _context_chars, load_model
+    from darien_nlp.corpus import Document, context_window, normalise, segment
+
+    folder = tmp_path / "releases"
+    folder.mkdir()
+    texts = {"a": "Migrants crossing the Darién Gap need shelter and water.\n\n" * 8 + "Panama opened Safe Mobility Offices.",
+             "b": "La frontera con Colombia sigue abierta.\n\nLos migrantes piden asilo en Panamá. " * 12}
+    for name, text in texts.items():
+        (folder / f"{name}.txt").write_text(text)
+    from darien_nlp.embed import static
+
+    read_as_spans = []
+    original = static._FastStatic._span_counts
+
+    def spy(self, batch, registry):
+        read_as_spans.append(sum(text in registry.spans for text in batch) / len(batch))
+        return original(self, batch, registry)
+
+    monkeypatch.setattr(static._FastStatic, "_span_counts", spy)
+    assert main(["classify", str(folder)]) == 0
+    assert read_as_spans and min(read_as_spans) == 1.0  # every passage and context was a registered span
+    monkeypatch.setattr(static._FastStatic, "_span_counts", original)
+    written = _out(capsys)
+    assert written and not any("_document_span" in p or "context" in p for p in written)
+    window = _context_chars(load_model())
+    expected = []
+    for name in sorted(texts):
+        document = Document(doc_id=name, text=normalise(texts[name]))
+        passages = segment(document)
+        contexts = [context_window(document.text, p.start, p.end, window) for p in passages]
+        expected += darien_nlp.classify([p.text for p in passages], context=contexts)
+    assert len(written) == len(expected)
+    by_doc = sorted(written, key=lambda p: (p["doc_id"], p["start"]))
+    for got, want in zip(by_doc, expected):
+        assert got["labels"] == list(want.labels)
+        assert got["scores"] == {k: round(v, 4) for k, v in want.scores.items()}
+
+
 def test_an_interrupted_classify_leaves_no_output_file(tmp_path, capsys, monkeypatch):
     import darien_nlp.api as api
 
