@@ -159,3 +159,6 @@ def test_speed_benchmark_smoke(tmp_path, seeds_dir):
                for rows in metrics["profiles"].values())
     assert "Profile of `classify`, first pass" in report
     assert [(f["jobs"], f["exit_code"]) for f in metrics["cli_files"]] == [(1, 0), (2, 0)] and "--jobs 2:" in report
+    documents = metrics["cli_documents"]
+    assert [(d["jobs"], d["exit_code"]) for d in documents] == [(1, 0), (2, 0)]
+    assert documents[0]["passages"] == documents[1]["passages"] > 0 and "classify FILE --document" in report

@@ -280,6 +280,28 @@ def _cli_file(model: str, count: int, seeds: list[str], cwd: Path, timeout: int,
             "exit_code": done.returncode, "largest_process_peak_rss_mb": round(peak / 1024, 1) if peak > before else None}
 
 
+def _cli_documents(model: str, documents: list, cwd: Path, timeout: int, jobs: int, folder: Path) -> dict:
+    """``darien-nlp classify FILE --document --jobs N`` on the benchmark's documents (one JSON record each):
+    passages written per second, each passage read with its context window."""
+    path = folder / "documents.jsonl"
+    if not path.exists():
+        with open(path, "w", encoding="utf-8") as handle:
+            for document in documents:
+                handle.write(json.dumps({"id": document.doc_id, "text": document.text}) + "\n")
+    output = folder / f"documents-{jobs}.out.jsonl"
+    started = time.perf_counter()
+    with open(output, "wb") as sink:
+        done = subprocess.run([sys.executable, "-m", "darien_nlp.cli", "classify", str(path), "--document", "--model",
+                               model, "--no-progress", "--jobs", str(jobs)], stdout=sink, stderr=subprocess.PIPE,
+                              cwd=str(cwd), env=dict(os.environ, HF_HUB_OFFLINE="1"), timeout=timeout)
+    seconds = time.perf_counter() - started
+    with open(output, "rb") as handle:
+        passages = sum(1 for _ in handle)
+    output.unlink()
+    return {"documents": len(documents), "passages": passages, "jobs": jobs, "seconds": seconds,
+            "passages_per_second": passages / seconds, "exit_code": done.returncode}
+
+
 def _summary(values: list[float]) -> dict:
     return {"median": float(np.median(values)), "min": float(np.min(values)), "max": float(np.max(values))}
 
@@ -307,6 +329,8 @@ def run(context: RunContext) -> dict:
                if settings["cli_lines"] else None)
         cli_files = [_cli_file(model, settings["cli_file_lines"], texts[:5000], context.root, settings["timeout_s"], jobs,
                                scratch) for jobs in settings["cli_jobs"]] if settings["cli_file_lines"] else []
+        cli_documents = [_cli_documents(model, documents, context.root, settings["timeout_s"], jobs, scratch)
+                         for jobs in settings["cli_jobs"]] if settings["cli_documents"] else []
         profiles = (_subprocess(["profile", str(data), model, str(settings["profile_top"])], context.root,
                                 settings["timeout_s"]) if settings["profile_top"] else None)
     finally:
@@ -330,7 +354,7 @@ def run(context: RunContext) -> dict:
                "share_over_token_cap": runs[0].get("share_over_token_cap") if runs else None,
                "token_cap": runs[0].get("token_cap") if runs else None,
                "peak_rss_mb": _summary([r["peak_rss_mb"] for r in runs]), "stream": stream, "cli_stream": cli,
-               "profiles": profiles, "cli_files": cli_files,
+               "profiles": profiles, "cli_files": cli_files, "cli_documents": cli_documents,
                "cpu_count": os.cpu_count()}
     report = _report(context.config, metrics)
     (context.run_dir / "report.md").write_text(report, encoding="utf-8")
@@ -386,6 +410,12 @@ def _report(config, metrics) -> str:
                      "classify while the parent reads and writes): "
                      + "; ".join(f"--jobs {f['jobs']}: {f['lines_per_second']:,.0f} lines/s ({base / f['seconds']:.2f}× "
                                  f"--jobs {files[0]['jobs']}), exit {f['exit_code']}" for f in files) + ".")
+    documents = metrics.get("cli_documents") or []
+    if documents:
+        lines.append(f"`darien-nlp classify FILE --document --jobs N` on the {documents[0]['documents']:,} documents "
+                     f"({documents[0]['passages']:,} passages, each read with its context window): "
+                     + "; ".join(f"--jobs {d['jobs']}: {d['passages_per_second']:,.0f} passages/s, exit {d['exit_code']}"
+                                 for d in documents) + ".")
     for method, rows in (metrics.get("profiles") or {}).items():
         lines += ["", f"Profile of {_NAMES[method]} (cProfile, its own fresh process, after the timed runs; the "
                       f"{len(rows)} functions with the most own time; cProfile's overhead inflates Python calls):", "",
@@ -404,7 +434,9 @@ RECIPE = Recipe(
                           # classify_documents in one more fresh process); 0: no profile
                           "profile_top": 12,
                           # `darien-nlp classify FILE --jobs N` for each N on this many lines (0: skip)
-                          "cli_file_lines": 200_000, "cli_jobs": [1, 2]}},
+                          "cli_file_lines": 200_000, "cli_jobs": [1, 2],
+                          # `darien-nlp classify FILE --document --jobs N` on the benchmark's documents
+                          "cli_documents": True}},
     run=run,
 )
 
