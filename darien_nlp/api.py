@@ -368,20 +368,16 @@ def _passages_in_context(pending, window):
     """The passages' texts and (for a model that reads context, ``window`` not None) their context windows,
     with a registry that knows both as spans of their documents, so the static models tokenise each
     document once (:class:`darien_nlp.embed.static.DocumentSpans`; the results are the same)."""
-    from .corpus import context_span
     from .embed.static import DocumentSpans
 
     registry = DocumentSpans()
     texts: list[str] = []
     contexts: list[str] | None = None if window is None else []
     for document, passages in pending:
-        spans = [(p.start, p.end) for p in passages]
-        if window is not None:
-            spans += [context_span(document.text, p.start, p.end, window) for p in passages]
-        registered = registry.add(document.text, spans)
-        texts += [p.text for p in passages]  # looked up by value: a passage that is not its span reads as usual
+        windows = registry.add_passages(document.text, passages, window)
+        texts += [p.text for p in passages]
         if contexts is not None:
-            contexts += registered[len(passages):]
+            contexts += windows
     return texts, contexts, registry
 
 

@@ -207,6 +207,22 @@ class DocumentSpans:
             texts.append(text)
         return texts
 
+    def add_passages(self, document: str, passages: Sequence, window: int | None) -> list[str] | None:
+        """Register ``document``, each passage (``.text``, ``.start``, ``.end``) as its span and, with a
+        ``window``, the passage's context window (:func:`darien_nlp.corpus.context_span`); returns the
+        context windows' texts in passage order (None without a window)."""
+        from ..corpus import context_span
+
+        index = self.add_document(document)
+        contexts: list[str] | None = None if window is None else []
+        for passage in passages:
+            self.register(passage.text, index, passage.start, passage.end)
+            if contexts is not None:
+                left, right = context_span(document, passage.start, passage.end, window)
+                contexts.append(document[left:right])
+                self.register(contexts[-1], index, left, right)
+        return contexts
+
     def add_document(self, document: str) -> int:
         """Register a document; returns its index for :meth:`register`."""
         self.documents.append(document)

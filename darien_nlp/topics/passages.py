@@ -72,7 +72,7 @@ def collect_passages(source: Any, *, max_chars: int = 600, min_chars: int = 0, s
     ``short_passages``. With ``context_chars``, ``contexts`` holds each passage with that many
     characters of its document on each side (what a context-reading classifier needs).
     """
-    from ..corpus import context_span, load_corpus, segment
+    from ..corpus import load_corpus, segment
 
     load_options.setdefault("on_error", "skip")
     corpus = load_corpus(source, **load_options)
@@ -98,11 +98,9 @@ def collect_passages(source: Any, *, max_chars: int = 600, min_chars: int = 0, s
         passages = segment(document, max_chars=max_chars)
         if not passages:
             table.documents_without_passages += 1
-        index = table.spans.add_document(document.text) if context_chars and passages else None
-        for passage in passages:
-            if len(passage.text) < min_chars:
-                table.short_passages += 1
-                continue
+        kept = [passage for passage in passages if len(passage.text) >= min_chars]
+        table.short_passages += len(passages) - len(kept)
+        for passage in kept:
             table.texts.append(passage.text)
             table.passage_ids.append(passage.passage_id)
             table.doc_ids.append(passage.doc_id)
@@ -110,11 +108,8 @@ def collect_passages(source: Any, *, max_chars: int = 600, min_chars: int = 0, s
             table.ends.append(passage.end)
             table.months.append(month)
             table.sources.append(origin)
-            if context_chars:
-                left, right = context_span(document.text, passage.start, passage.end, context_chars)
-                table.contexts.append(document.text[left:right])
-                table.spans.register(table.contexts[-1], index, left, right)
-                table.spans.register(passage.text, index, passage.start, passage.end)
+        if context_chars and kept:
+            table.contexts += table.spans.add_passages(document.text, kept, context_chars)
     table.skipped_records = len(corpus.report.skipped)
     return table
 
