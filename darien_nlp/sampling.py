@@ -32,7 +32,7 @@ from typing import Iterable, Iterator
 
 from .corpus import load_corpus, segment
 
-__all__ = ["DEFAULT_SIZES", "ROUND2_SIZES", "ROUND3_SIZES", "ROUND4_SIZES", "ROUND5_SIZES", "ROUND6_SIZES", "ROUNDS", "OOD_SIZES", "EVAL_ROUNDS", "TRANSFER_SIZES", "TRANSFER2_SIZES", "TRANSFER_ROUNDS", "TRANSFER_SUFFIX", "transfer_exclusions", "OOD_CORPUS_FILES", "scope_negatives", "unlabelled_passages", "write_annotation_task",
+__all__ = ["DEFAULT_SIZES", "ROUND2_SIZES", "ROUND3_SIZES", "ROUND4_SIZES", "ROUND5_SIZES", "ROUND6_SIZES", "ROUNDS", "OOD_SIZES", "EVAL_ROUNDS", "TRANSFER_SIZES", "TRANSFER2_SIZES", "TRANSFER3_SIZES", "TRANSFER_ROUNDS", "TRANSFER_SUFFIX", "transfer_exclusions", "OOD_CORPUS_FILES", "scope_negatives", "unlabelled_passages", "write_annotation_task",
            "pass_records", "round_exclusions", "CORPUS_FILES", "draw_annotation_sample", "migration_subset_ids"]
 
 CORPUS_FILES = {
@@ -134,6 +134,14 @@ TRANSFER2_SIZES = {
     "mx_any": 60,
     "mx_out_of_scope": 60,
     "undp_migration": 60,
+}
+# Round 10 (seed 61) adds Spanish again, the same way as round 9 (rounds 8 and 9's passages skipped, every
+# evaluation document skipped); its strata carry the suffix ``_r10``.
+TRANSFER3_SIZES = {
+    "mx_migration": 800,
+    "mx_environment": 60,
+    "mx_any": 60,
+    "mx_out_of_scope": 40,
 }
 _CLIMATE_TITLE = re.compile(r"climate|environment|conservation|forest|ecosystem|biodivers", re.IGNORECASE)
 _MIGRATION = re.compile(
@@ -407,9 +415,9 @@ ROUNDS = {1: (13, DEFAULT_SIZES), 2: (29, ROUND2_SIZES), 3: (31, ROUND3_SIZES), 
 EVAL_ROUNDS = {7: (47, OOD_SIZES)}
 #: Training rounds of the new corpora: annotated into ``experiments/annotations/transfer``; their draw
 #: skips every document of the evaluation rounds' folder (``experiments/annotations/ood``).
-TRANSFER_ROUNDS = {8: (53, TRANSFER_SIZES), 9: (59, TRANSFER2_SIZES)}
+TRANSFER_ROUNDS = {8: (53, TRANSFER_SIZES), 9: (59, TRANSFER2_SIZES), 10: (61, TRANSFER3_SIZES)}
 #: What a training round of the new corpora appends to its strata's names (they share round 7's names).
-TRANSFER_SUFFIX = {8: "", 9: "_r9"}
+TRANSFER_SUFFIX = {8: "", 9: "_r9", 10: "_r10"}
 
 
 def transfer_exclusions(records: list[dict], round_number: int) -> set[tuple[str, str, int, int]]:

@@ -103,10 +103,12 @@ ROLES = {
                    "teach the models. No passage shares a document with the out-of-domain evaluation set "
                    "(`experiments/annotations/ood`): a model trained on this set meets, there, held-out documents of "
                    "publishers it has read, no longer unseen publishers, and its report says so.",
-        "sampling": "Rounds 8 and 9 of `darien_nlp.sampling` (`darien-nlp annotate draw --round 8`, seed 53, "
-                    "`TRANSFER_SIZES`; `--round 9`, seed 59, `TRANSFER2_SIZES`, strata suffixed `_r9`): the strata of "
+        "sampling": "Rounds 8, 9 and 10 of `darien_nlp.sampling` (`darien-nlp annotate draw --round 8`, seed 53, "
+                    "`TRANSFER_SIZES`; `--round 9`, seed 59, `TRANSFER2_SIZES`, strata suffixed `_r9`; `--round 10`, "
+                    "seed 61, `TRANSFER3_SIZES`, strata suffixed `_r10`): the strata of "
                     "round 7 in the two new corpora, drawn only from documents that hold no passage of the evaluation "
-                    "set (round 7's documents are skipped whole); round 9 skips round 8's passages, not its documents. "
+                    "set (round 7's documents are skipped whole); each later round skips the earlier rounds' passages, not their "
+                    "documents. "
                     "Strata asked for but absent or short ran out of such documents: the Darién is named only in "
                     "documents the evaluation set already holds, and round 8 took every UNDP page left.",
         "splits": "Every document is in `train`: nothing here is held out.",

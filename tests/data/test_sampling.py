@@ -157,7 +157,9 @@ def test_transfer_exclusions_skip_only_earlier_transfer_rounds():
     from darien_nlp.sampling import TRANSFER_SUFFIX, transfer_exclusions
 
     records = [{"corpus": "c", "doc": "d", "start": 0, "end": 5, "stratum": "mx_migration"},        # round 8
-               {"corpus": "c", "doc": "d", "start": 5, "end": 9, "stratum": "mx_migration_r9"}]     # round 9
-    assert TRANSFER_SUFFIX == {8: "", 9: "_r9"}
+               {"corpus": "c", "doc": "d", "start": 5, "end": 9, "stratum": "mx_migration_r9"},     # round 9
+               {"corpus": "c", "doc": "d", "start": 9, "end": 12, "stratum": "mx_migration_r10"}]   # round 10
+    assert TRANSFER_SUFFIX == {8: "", 9: "_r9", 10: "_r10"}
     assert transfer_exclusions(records, 8) == set()  # redrawing round 8 skips nothing of its own
     assert transfer_exclusions(records, 9) == {("c", "d", 0, 5)}
+    assert transfer_exclusions(records, 10) == {("c", "d", 0, 5), ("c", "d", 5, 9)}
