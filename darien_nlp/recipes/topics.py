@@ -216,6 +216,15 @@ def run(context: RunContext) -> dict[str, Any]:
         with _spans(table):
             labels, category_note = _labels(config, table, context)
         lap("classify")
+    set_aside = _set_aside(config, topics, labels, info)
+    if set_aside:  # topics the classifier mostly leaves unlabelled join the "outside the categories" group
+        gone = [e["topic"] for e in set_aside]
+        moved = np.isin(topics, gone)
+        topics = np.where(moved, OUTSIDE, topics).astype(np.int32)
+        info = [e for e in info if e["topic"] not in gone]
+        next(e for e in info if e["topic"] == OUTSIDE)["size"] += int(moved.sum())
+        scope_note = {**scope_note, "topic_min_labelled": config["scope"]["topic_min_labelled"], "set_aside": set_aside,
+                      "set_aside_passages": int(moved.sum())}
 
     over_time = views.topics_over_time(topics, months)
     shares = views.category_shares_over_time(labels, months) if labels is not None else None
@@ -349,6 +358,30 @@ def _in_scope(config, table, labels) -> tuple[np.ndarray, dict[str, Any]]:
     return in_scope, note
 
 
+def _set_aside(config, topics, labels, info) -> list[dict[str, Any]]:
+    """Topics whose passages the classifier mostly leaves without a label (``scope.topic_min_labelled``:
+    the least share of a topic's passages with any label; 0 keeps every topic): the scope score let
+    them in, the label heads do not agree that they are about migration policy."""
+    cut = config["scope"].get("topic_min_labelled", 0.0)
+    if isinstance(cut, bool) or not isinstance(cut, (int, float)) or not 0.0 <= cut <= 1.0:
+        raise ValueError(f"scope.topic_min_labelled must be a number in [0, 1]. Got {cut!r} instead.")
+    if not cut:
+        return []
+    if config["scope"]["mode"] == "off" or labels is None:
+        raise ValueError("scope.topic_min_labelled needs scope.mode 'labels' or 'score' and a classifier")
+    labelled = labels.any(axis=1)
+    out = []
+    for entry in info:
+        if entry["topic"] < 0:
+            continue
+        members = topics == entry["topic"]
+        share = float(labelled[members].mean()) if members.any() else 0.0
+        if share < cut:
+            out.append({"topic": int(entry["topic"]), "name": entry["name"], "size": int(members.sum()),
+                        "labelled_share": round(share, 4)})
+    return out
+
+
 def _labels_order():
     from ..taxonomy import LABELS
 
@@ -445,9 +478,16 @@ def _scope_line(scope) -> list[str]:
     if scope["mode"] == "off":
         return ["- scope: off (every passage is fitted and assigned to a topic)"]
     how = ("any label of" if scope["mode"] == "labels" else f"scope score ≥ {scope['cut']:.3f} of")
-    return [f"- scope: topics fitted on the **{scope['in_scope']:,}** passages in scope ({how} `{scope['model']}`); "
-            f"**{scope['outside']:,} ({scope['outside_share']:.1%})** kept apart as topic {OUTSIDE}, "
-            f"\"{OUTSIDE_NAME}\""]
+    lines = [f"- scope: topics fitted on the **{scope['in_scope']:,}** passages in scope ({how} `{scope['model']}`); "
+             f"**{scope['outside']:,} ({scope['outside_share']:.1%})** kept apart as topic {OUTSIDE}, "
+             f"\"{OUTSIDE_NAME}\""]
+    if scope.get("set_aside"):
+        names = "; ".join(f"{e['name']} ({e['size']:,} passages, {e['labelled_share']:.0%} labelled)"
+                          for e in scope["set_aside"])
+        lines.append(f"- set aside after fitting, as topic {OUTSIDE} (fewer than {scope['topic_min_labelled']:.0%} of "
+                     f"their passages get any label): {len(scope['set_aside'])} topics, "
+                     f"{scope['set_aside_passages']:,} passages: {names}")
+    return lines
 
 
 def _themes(themes: dict[str, Any], info: list[dict[str, Any]]) -> dict[str, Any] | None:
@@ -558,7 +598,9 @@ RECIPE = Recipe(
         "classifier": {"model": "default", "context_chars": 600},
         # fit topics on the passages in scope only; the rest form one "outside the categories" group (topic -2).
         # mode: "off", "labels" (any label of the model) or "score" (its scope head; min_score 0: the model's cut)
-        "scope": {"mode": "off", "model": "", "min_score": 0.0},
+        # topic_min_labelled: after fitting, a topic in which fewer than this share of passages get any label
+        # joins topic -2 too, named in the report (0: off)
+        "scope": {"mode": "off", "model": "", "min_score": 0.0, "topic_min_labelled": 0.0},
         "output": {"cache_dir": "results/.cache/embeddings", "save_model": True, "top_topics": 20,
                    "representatives": 3,
                    # passages (a seeded sample) over which NPMI coherence is counted; 0: all

@@ -160,6 +160,53 @@ def test_scope_on_fits_topics_on_labelled_passages_and_keeps_the_rest_apart(tmp_
     assert json.loads((off / "metrics.json").read_text())["scope"] == {"mode": "off"}
 
 
+def test_topics_the_label_heads_leave_unlabelled_are_set_aside(tmp_path, corpus):
+    """scope.topic_min_labelled: a topic let in by the scope model (here one that knows all four themes)
+    whose passages the classifier mostly leaves without a label (the environment theme) joins topic -2
+    after fitting, named in the report; the other topics stay."""
+    import gzip
+
+    import pandas as pd
+
+    from darien_nlp.classifier import PolicyClassifier
+
+    from .conftest import THEMES, theme_passages
+
+    texts, themes = theme_passages(n_per_theme=10, seed=1)
+    PolicyClassifier(backend="static", cv=2).fit(texts, [[t] for t in themes]).save(tmp_path / "models" / "four")
+    PolicyClassifier(backend="static", cv=2).fit(
+        texts, [[] if t == "environment" else [t] for t in themes]).save(tmp_path / "models" / "three")
+    path = _config(tmp_path, tmp_path / "models" / "three")
+    settings = ["scope.mode=labels", f"scope.model={tmp_path / 'models' / 'four'}", "model.n_clusters=4"]
+    kept = run_experiment(path, overrides=settings, results_root=tmp_path / "results", progress=False, root=tmp_path)
+    before = json.loads((kept / "metrics.json").read_text())
+    assert before["topics"] == 4 and "set_aside" not in before["scope"]  # 0 (the default): every topic stays
+    run = run_experiment(path, overrides=settings + ["scope.topic_min_labelled=0.5"],
+                         results_root=tmp_path / "results", progress=False, root=tmp_path)
+    metrics = json.loads((run / "metrics.json").read_text())
+    scope = metrics["scope"]
+    (aside,) = scope["set_aside"]
+    assert aside["labelled_share"] < 0.5 and aside["size"] == scope["set_aside_passages"] > 0
+    environment = {word.lower() for pool in THEMES["environment"] for phrase in pool for word in phrase.split()}
+    assert set(aside["name"].replace(" · ", " ").split()) <= environment  # the environment theme's topic
+    assert metrics["topics"] == 3
+    topics = json.loads((run / "topics.json").read_text())
+    assert aside["topic"] not in {t["topic"] for t in topics}
+    outside = next(t for t in topics if t["topic"] == -2)
+    assert outside["size"] == scope["outside"] + scope["set_aside_passages"]
+    with gzip.open(run / "passage_topics.csv.gz", "rt") as handle:
+        passages = pd.read_csv(handle)
+    assert int((passages.topic == -2).sum()) == outside["size"] and aside["topic"] not in set(passages.topic)
+    assert "set aside after fitting" in (run / "report.md").read_text()
+    for bad in ("1.5", "true"):
+        with pytest.raises(ValueError, match="topic_min_labelled"):
+            run_experiment(path, overrides=settings + [f"scope.topic_min_labelled={bad}"],
+                           results_root=tmp_path / "results", progress=False, root=tmp_path)
+    with pytest.raises(ValueError, match="topic_min_labelled needs scope.mode"):
+        run_experiment(path, overrides=["scope.topic_min_labelled=0.5"], results_root=tmp_path / "results",
+                       progress=False, root=tmp_path)
+
+
 def test_scope_settings_fail_clearly(tmp_path, corpus, tiny_classifier):
     tiny_classifier.save(tmp_path / "models" / "tiny-policy")
     path = _config(tmp_path, tmp_path / "models" / "tiny-policy")
