@@ -486,12 +486,30 @@ class _FastStatic:
             counts.sum_duplicates()
         return counts
 
+    def _split(self, texts: list[str]) -> tuple[list[list[str]], set[str]]:
+        """Each text's whitespace chunks (cut at ``max_chars``) and the set of them all. Inside
+        :func:`shared_counts` the static models of one predictor (English and bilingual) share them
+        when no text is longer than either model's cut, as is usual for passages."""
+        memo = getattr(_CALL, "memo", None)
+        longest = max(map(len, texts), default=0)
+        key = None
+        if memo is not None:
+            key = ("split", tuple(texts), self.max_chars if longest > self.max_chars else None)
+            found = memo.get(key)
+            if found is not None:
+                return found
+        split = [text[: self.max_chars].split() for text in texts] if longest > self.max_chars else \
+            [text.split() for text in texts]
+        found = (split, set().union(*split))
+        if key is not None:
+            memo[key] = found
+        return found
+
     def _split_counts(self, texts: list[str]):
         from scipy.sparse import csr_matrix
 
-        split = [text[: self.max_chars].split() for text in texts]
+        split, words = self._split(texts)
         cache = self.cache
-        words = set().union(*split)
         missing = words.difference(cache)  # set operations run in C
         if missing:
             cache = self._chunk_ids(sorted(missing), words, cache)

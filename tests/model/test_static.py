@@ -113,3 +113,25 @@ def test_shared_counts_tokenises_a_batch_once_per_call_and_never_across_calls():
         thread.start()
         thread.join()
     assert seen == [5] and calls == [2, 1, 2, 2, 2]
+
+
+def test_static_models_of_one_call_share_the_whitespace_split_only_where_it_is_the_same():
+    """Inside shared_counts two static models with different character cuts split a batch once when no
+    text is longer than either cut; a longer text makes each model split at its own cut. The token
+    counts are those each model gives alone."""
+    from darien_nlp.embed.static import _CALL, shared_counts
+
+    model = _load_static(default_static_path())
+    short_cut, long_cut = _FastStatic(model, 256), _FastStatic(model, 256)
+    short_cut.max_chars, long_cut.max_chars = 40, 4000
+    short = ["Safe Mobility Offices open in Colombia.", "The Darién crossing is deadly."]
+    long = short + ["Border " * 20 + "asylum parole resettlement " * 10]  # 340 characters: past one cut only
+    for texts in (short, long):
+        expected = [fast._split_counts(texts).toarray() for fast in (short_cut, long_cut)]
+        with shared_counts():
+            got = [fast._split_counts(texts).toarray() for fast in (short_cut, long_cut)]
+            splits = [key for key in _CALL.memo if key[0] == "split"]
+        for mine, alone in zip(got, expected):
+            np.testing.assert_array_equal(mine, alone)
+        assert len(splits) == (1 if texts is short else 2)
+    assert expected[0].sum() < expected[1].sum()  # the long text was cut at 40 characters by one model only
