@@ -105,9 +105,10 @@ def _seed_lists(model: dict[str, Any]):
     return lists + [[w.lower() for w in words] for words in seeds.values()]
 
 
-def _seeded(config, model, texts) -> list[dict[str, Any]]:
+def _seeded(config, model, texts, months=None) -> list[dict[str, Any]]:
     """For each named seed-word list: the topic nearest to its words, and where the passages that
-    name any of them went (the evidence of what gathers there)."""
+    name any of them went (the evidence of what gathers there); with ``months`` (one per text, empty
+    when undated), how many of those passages each month holds."""
     import re
     from collections import Counter
 
@@ -119,9 +120,13 @@ def _seeded(config, model, texts) -> list[dict[str, Any]]:
         nearest = int(model.transform([" ".join(words)])[0])
         counts = Counter(int(model.topics_[i]) for i in hits)
         top, top_count = counts.most_common(1)[0] if counts else (None, 0)
-        out.append({"seed": name, "words": list(words), "nearest_topic": nearest, "nearest_name": names.get(nearest),
-                    "passages_naming_a_seed_word": len(hits), "main_topic": top, "main_topic_name": names.get(top),
-                    "share_in_main_topic": round(top_count / len(hits), 4) if hits else 0.0})
+        entry = {"seed": name, "words": list(words), "nearest_topic": nearest, "nearest_name": names.get(nearest),
+                 "passages_naming_a_seed_word": len(hits), "main_topic": top, "main_topic_name": names.get(top),
+                 "share_in_main_topic": round(top_count / len(hits), 4) if hits else 0.0}
+        if months is not None:
+            entry["months_naming_a_seed_word"] = dict(sorted(Counter(str(months[i]) for i in hits
+                                                                     if months[i]).items()))  # undated: skipped
+        out.append(entry)
     return out
 
 
@@ -145,7 +150,13 @@ def _events(config, seeded, over_time) -> list[dict[str, Any]]:
         topic = by_seed[event["seed"]]["main_topic"]
         if topic is not None:
             resolved.append({"name": event["name"], "month": event["month"], "seed": event["seed"], "topic": int(topic)})
-    return views.event_signals(over_time, resolved)
+    signals = views.event_signals(over_time, resolved)
+    for signal in signals:  # does the corpus speak of the event that month at all? (the seed words' passages)
+        named = by_seed[signal["seed"]].get("months_naming_a_seed_word")
+        if named is not None:
+            signal["seed_passages_that_month"] = int(named.get(signal["month"], 0))
+            signal["seed_peak_month"] = max(named, key=named.get) if named else None
+    return signals
 
 
 def _stop_phrases(config: dict[str, Any]) -> None:
@@ -234,7 +245,7 @@ def run(context: RunContext) -> dict[str, Any]:
     label_table = views.label_view(topics, labels) if labels is not None else None
     _languages(info, topics, table.texts)
     quality = _quality(config, fitted.texts, info)
-    seeded = _seeded(config, model, fitted.texts) if config["model"]["seed_words"] else []
+    seeded = _seeded(config, model, fitted.texts, fitted.months) if config["model"]["seed_words"] else []
     lap("quality")
     for entry in info:
         entry["share"] = entry["size"] / max(len(table), 1)
@@ -561,15 +572,19 @@ def _report(config, metrics, info, label_table, names) -> str:
     if metrics.get("events"):
         lines += ["", "## Known events over time", "",
                   "Share of each month's passages in the topic the event's seed words gathered in "
-                  "(figure: `figures/events_over_time.png`).", "",
-                  "| event | month | topic | share that month | next month | median month | ratio | rank of the month | peak month |",
-                  "|---|---|---|---:|---:|---:|---:|---:|---|"]
+                  "(figure: `figures/events_over_time.png`). The last two columns say whether the corpus speaks of "
+                  "the event that month at all: its passages (of those modelled) that name a seed word, and the month "
+                  "with most of them.", "",
+                  "| event | month | topic | share that month | next month | median month | ratio | rank of the month | "
+                  "peak month | seed passages that month | their peak month |",
+                  "|---|---|---|---:|---:|---:|---:|---:|---|---:|---|"]
         for e in metrics["events"]:
             share = "–" if e["share"] is None else f"{e['share']:.4f}"
             following = "–" if e.get("next_month_share") is None else f"{e['next_month_share']:.4f}"
             rank = "–" if e["rank"] is None else f"{e['rank']} of {e['months']}"
             lines.append(f"| {e['name']} | {e['month']} | {e['topic']}: {names.get(e['topic'], '')} | {share} | {following} | "
-                         f"{e['median_share']:.4f} | {e['ratio'] if e['ratio'] is not None else '–'} | {rank} | {e['peak_month']} |")
+                         f"{e['median_share']:.4f} | {e['ratio'] if e['ratio'] is not None else '–'} | {rank} | {e['peak_month']} | "
+                         f"{e.get('seed_passages_that_month', '–')} | {e.get('seed_peak_month') or '–'} |")
     if label_table is not None and len(label_table):
         lines += ["", "## Topics carrying each category", ""]
         for label, group in label_table.groupby("label", sort=False):

@@ -243,6 +243,19 @@ def test_seed_words_guide_topics_and_report_what_gathers_there(tmp_path, corpus)
     parks_topic = {s["seed"]: s for s in metrics["seeded_topics"]}["Darien parks"]["main_topic"]
     assert event["topic"] == parks_topic and event["month"] == "2022-04" and 1 <= event["rank"] <= event["months"]
     assert 0.0 <= event["share"] <= 1.0 and event["median_share"] >= 0.0
+    # whether the corpus speaks of the event that month: passages naming a seed word, counted from the files
+    import re
+    named = {}
+    for release in sorted(corpus.glob("*.md")):
+        text = release.read_text()
+        month = re.search(r"^date: (\d{4}-\d{2})", text, re.M)
+        if month and release.name != "release-999.md":  # the duplicate document is dropped
+            hits = [p for p in text.split("\n\n") if re.search(r"\brainforest\b|\bpark rangers\b|\bdarien national park\b", p, re.I)]
+            named[month.group(1)] = named.get(month.group(1), 0) + len(hits)
+    named = {m: n for m, n in named.items() if n}
+    assert event["seed_passages_that_month"] == named.get("2022-04", 0)
+    assert named[event["seed_peak_month"]] == max(named.values())
+    assert "seed passages that month" in (run / "report.md").read_text()
     assert (run / "figures" / "events_over_time.png").is_file() and "## Known events over time" in (run / "report.md").read_text()
     path.write_text(path.read_text().replace('seed = "Darien parks" }]', 'seed = "Nowhere" }]'))
     with pytest.raises(ValueError, match="Nowhere"):
