@@ -497,7 +497,7 @@ def round_exclusions(records: list[dict], round_number: int) -> set[tuple[str, s
 
 
 def scope_negatives(corpora_dir: str | Path, size: int, *, seed: int = 0, exclude_docs: set[tuple[str, str]] = frozenset(),
-                    context_chars: int | None = None) -> list:
+                    context_chars: int | None = None, far: int = 0) -> list:
     """Passages of training-corpus pages that never mention migration, as label-less training passages.
 
     The annotation guide gives no label outside migration, so a page with no migration term at all
@@ -505,35 +505,74 @@ def scope_negatives(corpora_dir: str | Path, size: int, *, seed: int = 0, exclud
     on a read sample (its ``*_out_of_scope`` strata).  Passages (80-1,200 characters) that use the
     labels' vocabulary are drawn by seeded reservoir sampling; ``exclude_docs`` holds
     ``(corpus, doc_key)`` of annotated documents (training gold and evaluation sets), which are skipped.
-    Returns :class:`darien_nlp.data.GoldPassage` objects with ``annotation_pass="scope-rule"``.
-    """
-    from .corpus import context_window
-    from .data import GoldPassage, doc_key
 
+    ``far`` adds that many passages of the Mexican Presidency and UNDP corpora (:data:`OOD_CORPUS_FILES`),
+    whose long transcripts seldom have a page without migration: passages with no migration term within
+    1,500 characters and no border word (the rule of the evaluation round's ``*_out_of_scope`` strata, in
+    either language), stratum ``scope_negative_far``. Returns :class:`darien_nlp.data.GoldPassage`
+    objects with ``annotation_pass="scope-rule"``.
+    """
     rng = random.Random(seed)
+    picked = [(stratum, found) for stratum, candidates, n in (("scope_negative", _page_negatives, size),
+                                                              ("scope_negative_far", _far_negatives, far)) if n
+              for found in _reservoir(candidates(Path(corpora_dir), exclude_docs), n, rng)]
+    return sorted((_negative(stratum, *found, context_chars) for stratum, found in picked),
+                  key=lambda g: (g.corpus, g.passage_id))
+
+
+def _reservoir(items: Iterable, size: int, rng: random.Random) -> list:
+    """A seeded uniform sample of ``size`` of ``items`` (reservoir sampling: one pass, bounded memory)."""
     reservoir: list = []
-    seen = 0
+    for seen, item in enumerate(items, 1):
+        if len(reservoir) < size:
+            reservoir.append(item)
+        else:
+            slot = rng.randrange(seen)
+            if slot < size:
+                reservoir[slot] = item
+    return reservoir
+
+
+def _page_negatives(corpora_dir: Path, exclude_docs) -> Iterator[tuple]:
+    """``(corpus, document, passage)``: passages of training-corpus pages without any migration term."""
+    from .data import doc_key
+
     for file_name in CORPUS_FILES.values():
-        for document in load_corpus(Path(corpora_dir) / file_name):
+        for document in load_corpus(corpora_dir / file_name):
             if _MIGRATION.search(document.text) or _MIGRATION_ES.search(document.text) \
                     or (file_name, doc_key(document.doc_id)) in exclude_docs:
                 continue
             for passage in segment(document):
-                if not 80 <= len(passage.text) <= 1200 or not _LABEL_VOCABULARY.search(passage.text):
-                    continue
-                seen += 1
-                context = None if context_chars is None else context_window(document.text, passage.start, passage.end,
-                                                                             context_chars)
-                item = GoldPassage(passage_id=passage.passage_id, corpus=file_name, doc_id=document.doc_id,
-                                   start=passage.start, end=passage.end, text=passage.text, labels=(), split="train",
-                                   annotation_pass="scope-rule", stratum="scope_negative", context=context)
-                if len(reservoir) < size:
-                    reservoir.append(item)
-                else:
-                    slot = rng.randrange(seen)
-                    if slot < size:
-                        reservoir[slot] = item
-    return sorted(reservoir, key=lambda g: (g.corpus, g.passage_id))
+                if 80 <= len(passage.text) <= 1200 and _LABEL_VOCABULARY.search(passage.text):
+                    yield file_name, document, passage
+
+
+def _far_negatives(corpora_dir: Path, exclude_docs) -> Iterator[tuple]:
+    """``(corpus, document, passage)``: passages of the new corpora far from any migration or border word."""
+    from .data import doc_key
+
+    for file_name in OOD_CORPUS_FILES.values():
+        for document in load_corpus(corpora_dir / file_name):
+            if (file_name, doc_key(document.doc_id)) in exclude_docs:
+                continue
+            migration = sorted(_mentions(_MIGRATION, document.text) + _mentions(_MIGRATION_ES, document.text))
+            border = _mentions(_BORDER, document.text)
+            for passage in segment(document):
+                if 80 <= len(passage.text) <= 1200 \
+                        and (_LABEL_VOCABULARY.search(passage.text) or _LABEL_VOCABULARY_ES.search(passage.text)) \
+                        and not _near(migration, passage.start, passage.end, 1500) \
+                        and not _near(border, passage.start, passage.end, 0):
+                    yield file_name, document, passage
+
+
+def _negative(stratum: str, file_name: str, document, passage, context_chars: int | None):
+    from .corpus import context_window
+    from .data import GoldPassage
+
+    context = None if context_chars is None else context_window(document.text, passage.start, passage.end, context_chars)
+    return GoldPassage(passage_id=passage.passage_id, corpus=file_name, doc_id=document.doc_id, start=passage.start,
+                       end=passage.end, text=passage.text, labels=(), split="train", annotation_pass="scope-rule",
+                       stratum=stratum, context=context)
 
 
 def unlabelled_passages(corpora_dir: str | Path, *, near: int, far: int, seed: int = 0,

@@ -113,8 +113,11 @@ def run(context: RunContext) -> dict:
     negatives = config["data"]["scope_negatives"]
     scope = model_config["scope"] or None
     scope_train: list = []  # with a scope head the negatives train it alone; otherwise every label head
+    far = config["data"]["scope_negatives_far"]
+    if far and not negatives:
+        raise ValueError("data.scope_negatives_far adds to data.scope_negatives, which is 0")
     if negatives:
-        drawn = _scope_negatives(context, gold, negatives, seed, window)
+        drawn = _scope_negatives(context, gold, negatives, seed, window, far)
         if scope is None:
             train = train + drawn
         else:
@@ -215,7 +218,7 @@ def run(context: RunContext) -> dict:
         "backend": model_config["backend"], "backend_options": options, "head": head,
         "model_name": _model_name(config), "C": best_C, "C_selection": selection, "window": window,
         "bare_share": bare_share,
-        "train_size": len(training), "scope_negatives": negatives, "scope": scope,
+        "train_size": len(training), "scope_negatives": negatives, "scope_negatives_far": far, "scope": scope,
         "synthetic": {label: sum(label in g.labels for g in synthetic) for label in LABELS} | {"passages": len(synthetic)},
         "distill": distill_summary, "training_sets": added_summary,
         "scope_threshold": getattr(classifier, "scope_threshold_", None), "refit_on_dev": model_config["refit_on_dev"], "sizes": {k: len(v) for k, v in by_split.items()},
@@ -420,16 +423,21 @@ def _distilled(context, gold, window, seed):
     return teacher, labelled, summary
 
 
-def _scope_negatives(context, gold, size, seed, window) -> list:
+def _scope_negatives(context, gold, size, seed, window, far=0) -> list:
     """Label-less passages of pages that never mention migration (:func:`darien_nlp.sampling.scope_negatives`),
-    skipping every document of the training gold and of the out-of-domain evaluation set."""
+    plus ``far`` passages of the new corpora far from any migration term, skipping every document of the
+    training gold and of the out-of-domain evaluation set."""
     from ..sampling import scope_negatives
 
-    if isinstance(size, bool) or not isinstance(size, int) or size < 0:
-        raise ValueError(f"data.scope_negatives must be an int >= 0. Got {size!r} instead.")
+    for key, value in (("scope_negatives", size), ("scope_negatives_far", far)):
+        if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+            raise ValueError(f"data.{key} must be an int >= 0. Got {value!r} instead.")
     excluded = _annotated_docs(context, gold)
-    negatives = scope_negatives(context.corpora(), size, seed=seed, exclude_docs=excluded, context_chars=window)
-    logger.info("scope negatives: %d passages of pages that never mention migration", len(negatives))
+    negatives = scope_negatives(context.corpora(), size, seed=seed, exclude_docs=excluded, context_chars=window,
+                                far=far)
+    logger.info("scope negatives: %d passages of pages that never mention migration, %d of the new corpora far "
+                "from any migration term", sum(g.stratum == "scope_negative" for g in negatives),
+                sum(g.stratum == "scope_negative_far" for g in negatives))
     return negatives
 
 
@@ -522,7 +530,10 @@ def _describe_scope(summary) -> str:
     negatives = summary.get("scope_negatives") or 0
     return (f"Scope head (`darien_nlp.scope`): any label against none, on `{scope.get('backend', 'context.v1')}` "
             f"{json.dumps(scope.get('backend_options', {}), sort_keys=True)}, C = {scope.get('C', 0.25)}, trained on the "
-            f"gold passages plus {negatives} label-less passages of pages that never mention migration; cut at scope "
+            f"gold passages plus {negatives} label-less passages of pages that never mention migration"
+            + (f" and {summary['scope_negatives_far']} label-less passages of the Mexican Presidency and UNDP corpora "
+               "with no migration or border word within 1,500 characters" if summary.get("scope_negatives_far") else "")
+            + f"; cut at scope "
             f"score {summary['scope_threshold']:.3f}, which {scope.get('keep', 0.95):.0%} of labelled training passages "
             "pass out of fold. Below it no label is given.")
 
@@ -677,6 +688,9 @@ RECIPE = Recipe(
         "data": {"corpora": "", "annotations": "experiments/annotations", "seeds": "seeds",
                  # label-less training passages of pages that never mention migration (0: none)
                  "scope_negatives": 0, "evaluation_sets": "experiments/annotations/ood",
+                 # with scope_negatives: also this many label-less passages of the Mexican Presidency and UNDP
+                 # corpora with no migration or border word within 1,500 characters (Spanish negatives)
+                 "scope_negatives_far": 0,
                  # files of synthetic passages written from ANNOTATION.md (training only), and their cap:
                  # at most this share of any label's training positives
                  "synthetic": [], "synthetic_share": 0.2,

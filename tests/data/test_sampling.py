@@ -125,6 +125,42 @@ def test_scope_negatives_come_only_from_pages_without_migration(tmp_path):
     assert len(scope_negatives(tmp_path, 1, seed=1)) == 1
 
 
+def test_far_scope_negatives_come_from_the_new_corpora_far_from_any_migration_word(tmp_path):
+    """scope_negatives(far=N): passages of the Mexican Presidency / UNDP corpora with no migration term
+    within 1,500 characters and no border word; never an excluded document; the page negatives unchanged."""
+    import gzip
+    import json
+
+    from darien_nlp.data import doc_key
+    from darien_nlp.sampling import CORPUS_FILES, OOD_CORPUS_FILES, scope_negatives
+
+    filler = "Se habló del clima en la capital. " * 60  # 2,040 characters with no migration or border word
+    far = "El programa de desarrollo económico y vivienda apoya a las familias de Oaxaca con créditos."
+    near = "La Guardia Nacional apoya la seguridad de las familias migrantes en Chiapas con albergues."
+    line = "El apoyo a la seguridad de las comunidades en la frontera sur sigue este año."
+    transcript = {"id": "mx/1", "date": "2023-01-02", "title": "Conferencia",
+                  "text": "\n\n".join([far, filler, near, filler, line])}
+    excluded_doc = {**transcript, "id": "mx/2"}
+    with gzip.open(tmp_path / OOD_CORPUS_FILES["mx"], "wt", encoding="utf-8") as handle:
+        for page in (transcript, excluded_doc):
+            handle.write(json.dumps(page, ensure_ascii=False) + "\n")
+    with gzip.open(tmp_path / OOD_CORPUS_FILES["undp"], "wt", encoding="utf-8") as handle:
+        handle.write("")
+    page = {"id": "a/tax", "date": "2024-01-02", "title": "Tax",
+            "text": "Tax enforcement against corporations raised revenue this quarter, officials said."}
+    for name in CORPUS_FILES.values():
+        with gzip.open(tmp_path / name, "wt", encoding="utf-8") as handle:
+            handle.write(json.dumps(page) + "\n")
+    excluded = {(OOD_CORPUS_FILES["mx"], doc_key("mx/2"))}
+    only_pages = scope_negatives(tmp_path, 5, seed=1, exclude_docs=excluded)
+    both = scope_negatives(tmp_path, 5, seed=1, exclude_docs=excluded, far=5)
+    assert [g.text for g in only_pages] == [page["text"]] * len(CORPUS_FILES)
+    added = [g for g in both if g.stratum == "scope_negative_far"]
+    assert [(g.doc_id, g.text) for g in added] == [("mx/1", far)]  # not the migrant passage, not the frontera one
+    assert [g.text for g in both if g.stratum == "scope_negative"] == [g.text for g in only_pages]
+    assert all(g.labels == () and g.annotation_pass == "scope-rule" for g in both)
+
+
 def test_transfer_round_skips_every_document_of_the_evaluation_set(tmp_path):
     """Round 8 (training gold of the new corpora) never draws from a document the evaluation set holds."""
     from darien_nlp.sampling import OOD_CORPUS_FILES, OOD_SIZES, TRANSFER_ROUNDS, TRANSFER_SIZES
