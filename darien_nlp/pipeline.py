@@ -117,24 +117,71 @@ def _worker_init(model: str) -> None:
 _SPAN = "_document_span"
 
 
-def _batch_spans(items: list[dict]):
-    """A :class:`~darien_nlp.embed.static.DocumentSpans` of the batch's passages and contexts (the items
-    that came from documents), so each document is tokenised once per static model in this process."""
-    from .embed.static import DocumentSpans
-
-    registry = DocumentSpans()
+def _batch_documents(items: list[dict]) -> tuple[list[str], list[tuple | None]]:
+    """The documents of a batch's items (each once) and, per item, ``(document index, start, end, left,
+    right)``: where its passage and context sit in that document (None for an item not from a document)."""
+    documents: list[str] = []
     index: dict[int, int] = {}
+    spans: list[tuple | None] = []
     for item in items:
         span = item.get(_SPAN)
         if span is None:
+            spans.append(None)
             continue
         text, start, end, left, right = span
         if id(text) not in index:
-            index[id(text)] = registry.add_document(text)
-        registry.register(item["text"], index[id(text)], start, end)
-        if item.get("context") is not None:
-            registry.register(item["context"], index[id(text)], left, right)
+            index[id(text)] = len(documents)
+            documents.append(text)
+        spans.append((index[id(text)], start, end, left, right))
+    return documents, spans
+
+
+def _span_registry(documents: list[str], spans: list, texts: list[str], contexts: list):
+    """A :class:`~darien_nlp.embed.static.DocumentSpans` holding ``documents``, with each text and context
+    registered as its span (a text that is not exactly that span is read as usual)."""
+    from .embed.static import DocumentSpans
+
+    registry = DocumentSpans()
+    ids = [registry.add_document(document) for document in documents]
+    for text, context, span in zip(texts, contexts, spans):
+        if span is None:
+            continue
+        document, start, end, left, right = span
+        registry.register(text, ids[document], start, end)
+        if context is not None:
+            registry.register(context, ids[document], left, right)
     return registry
+
+
+def _batch_spans(items: list[dict]):
+    """The registry of a batch's passages and contexts (the items that came from documents), so each
+    document is tokenised once per static model in this process."""
+    documents, spans = _batch_documents(items)
+    return _span_registry(documents, spans, [item["text"] for item in items], [item.get("context") for item in items])
+
+
+def _worker_classify_documents(model: str, threshold: float | None, documents: list[str], spans: list) -> list:
+    """A ``--jobs`` worker's share of passages read in context, sent as their documents and offsets
+    (not as texts and overlapping windows): rebuilt here and tokenised once per document."""
+    from .embed.static import document_spans
+
+    texts = [documents[d][start:end] for d, start, end, _, _ in spans]
+    contexts = [documents[d][left:right] for d, _, _, left, right in spans]
+    with document_spans(_span_registry(documents, spans, texts, contexts)):
+        return _worker_classify(model, threshold, texts, contexts)
+
+
+def _as_documents(readable: list[dict]) -> tuple[list[str], list[tuple]] | None:
+    """The batch as documents and offsets when every item is exactly its span (and its context exactly
+    its window) of a document; else None (the batch is sent as texts)."""
+    documents, spans = _batch_documents(readable)
+    for item, span in zip(readable, spans):
+        if span is None or item.get("context") is None:
+            return None
+        d, start, end, left, right = span
+        if documents[d][start:end] != item["text"] or documents[d][left:right] != item["context"]:
+            return None
+    return documents, spans
 
 
 def _worker_classify(model: str, threshold: float | None, texts: list[str], contexts: list | None) -> list:
@@ -324,8 +371,11 @@ class ClassifyRun:
                     results = _worker_classify(self.model, self.threshold, texts, contexts) if texts else []
                 write(batch, readable, results)
             else:
-                pending.append((batch, readable, pool.submit(_worker_classify, self.model_name, self.threshold, texts,
-                                                             contexts) if texts else None))
+                located = _as_documents(readable) if texts else None
+                future = None if not texts else (
+                    pool.submit(_worker_classify_documents, self.model_name, self.threshold, *located) if located
+                    else pool.submit(_worker_classify, self.model_name, self.threshold, texts, contexts))
+                pending.append((batch, readable, future))
                 while len(pending) > 2 * self.jobs:
                     done, ready, future = pending.popleft()
                     write(done, ready, future.result() if future is not None else [])

@@ -256,6 +256,38 @@ def test_classify_documents_reads_each_document_once_with_the_same_scores(tmp_pa
         assert got["scores"] == {k: round(v, 4) for k, v in want.scores.items()}
 
 
+def test_worker_batches_of_documents_travel_as_documents_and_offsets(monkeypatch):
+    """--jobs > 1 sends a batch of passages in context as its documents and offsets; the worker rebuilds
+    the texts, reads them as spans and gives what classifying the texts and windows gives. A batch whose
+    items are not exactly their spans is sent as texts."""
+    from darien_nlp.api import load_model
+    from darien_nlp.corpus import Document
+    from darien_nlp.embed import static
+    from darien_nlp.pipeline import ClassifyRun, _as_documents, _worker_classify, _worker_classify_documents
+
+    run = ClassifyRun(model=load_model())
+    items = [item for name, text in (("a", "Migrants crossing the Darién need water.\n\n" * 6 + "Panama opened offices."),
+                                     ("b", "Los migrantes piden asilo en Panamá.\n\nLa frontera sigue abierta. " * 9))
+             for item in run._passages(Document(doc_id=name, text=text), {})]
+    documents, spans = _as_documents(items)
+    assert len(documents) == 2 and len(spans) == len(items)
+    read_as_spans = []
+    original = static._FastStatic._span_counts
+
+    def spy(self, batch, registry):
+        read_as_spans.append(sum(text in registry.spans for text in batch) / len(batch))
+        return original(self, batch, registry)
+
+    monkeypatch.setattr(static._FastStatic, "_span_counts", spy)
+    got = _worker_classify_documents("default", None, documents, spans)
+    assert read_as_spans and min(read_as_spans) == 1.0
+    monkeypatch.setattr(static._FastStatic, "_span_counts", original)
+    assert got == _worker_classify("default", None, [i["text"] for i in items], [i["context"] for i in items])
+    items[1] = {**items[1], "text": items[1]["text"] + " "}  # no longer its span: the batch goes as texts
+    assert _as_documents(items) is None
+    assert _as_documents([{"text": "a line, not from a document"}]) is None
+
+
 def test_an_interrupted_classify_leaves_no_output_file(tmp_path, capsys, monkeypatch):
     import darien_nlp.api as api
 
