@@ -1,5 +1,6 @@
 """The darien-nlp command: annotate import appends a pass once, bad input exits 2 with a message."""
 import json
+from contextlib import contextmanager
 
 import pytest
 
@@ -214,6 +215,25 @@ def test_classify_documents_and_folders_with_context(tmp_path, capsys):
     assert [(p["doc_id"], p["line"]) for p in passages] == [("x", 1), ("x", 1)] and all("scores" in p for p in passages)
 
 
+@contextmanager
+def _spans_read(monkeypatch):
+    """Within the block, the share of each batch that static models read as registered document spans."""
+    from darien_nlp.embed import static
+
+    shares = []
+    original = static._FastStatic._span_counts
+
+    def spy(self, batch, registry):
+        shares.append(sum(text in registry.spans for text in batch) / len(batch))
+        return original(self, batch, registry)
+
+    monkeypatch.setattr(static._FastStatic, "_span_counts", spy)
+    try:
+        yield shares
+    finally:
+        monkeypatch.setattr(static._FastStatic, "_span_counts", original)
+
+
 def test_classify_documents_reads_each_document_once_with_the_same_scores(tmp_path, capsys, monkeypatch):
     """Passages of documents are classified with their contexts as spans of the document (one tokenisation
     per document); the scores equal classifying each passage with its context window, rounded as written."""
@@ -227,19 +247,9 @@ def test_classify_documents_reads_each_document_once_with_the_same_scores(tmp_pa
              "b": "La frontera con Colombia sigue abierta.\n\nLos migrantes piden asilo en Panamá. " * 12}
     for name, text in texts.items():
         (folder / f"{name}.txt").write_text(text)
-    from darien_nlp.embed import static
-
-    read_as_spans = []
-    original = static._FastStatic._span_counts
-
-    def spy(self, batch, registry):
-        read_as_spans.append(sum(text in registry.spans for text in batch) / len(batch))
-        return original(self, batch, registry)
-
-    monkeypatch.setattr(static._FastStatic, "_span_counts", spy)
-    assert main(["classify", str(folder)]) == 0
+    with _spans_read(monkeypatch) as read_as_spans:
+        assert main(["classify", str(folder)]) == 0
     assert read_as_spans and min(read_as_spans) == 1.0  # every passage and context was a registered span
-    monkeypatch.setattr(static._FastStatic, "_span_counts", original)
     written = _out(capsys)
     assert written and not any("_document_span" in p or "context" in p for p in written)
     window = _context_chars(load_model())
@@ -262,7 +272,6 @@ def test_worker_batches_of_documents_travel_as_documents_and_offsets(monkeypatch
     items are not exactly their spans is sent as texts."""
     from darien_nlp.api import load_model
     from darien_nlp.corpus import Document
-    from darien_nlp.embed import static
     from darien_nlp.pipeline import ClassifyRun, _as_documents, _worker_classify, _worker_classify_documents
 
     run = ClassifyRun(model=load_model())
@@ -271,17 +280,9 @@ def test_worker_batches_of_documents_travel_as_documents_and_offsets(monkeypatch
              for item in run._passages(Document(doc_id=name, text=text), {})]
     documents, spans = _as_documents(items)
     assert len(documents) == 2 and len(spans) == len(items)
-    read_as_spans = []
-    original = static._FastStatic._span_counts
-
-    def spy(self, batch, registry):
-        read_as_spans.append(sum(text in registry.spans for text in batch) / len(batch))
-        return original(self, batch, registry)
-
-    monkeypatch.setattr(static._FastStatic, "_span_counts", spy)
-    got = _worker_classify_documents("default", None, documents, spans)
+    with _spans_read(monkeypatch) as read_as_spans:
+        got = _worker_classify_documents("default", None, documents, spans)
     assert read_as_spans and min(read_as_spans) == 1.0
-    monkeypatch.setattr(static._FastStatic, "_span_counts", original)
     assert got == _worker_classify("default", None, [i["text"] for i in items], [i["context"] for i in items])
     items[1] = {**items[1], "text": items[1]["text"] + " "}  # no longer its span: the batch goes as texts
     assert _as_documents(items) is None
