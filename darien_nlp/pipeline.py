@@ -173,7 +173,8 @@ def _worker_classify_documents(model: str, threshold: float | None, documents: l
 
 def _as_documents(readable: list[dict]) -> tuple[list[str], list[tuple]] | None:
     """The batch as documents and offsets when every item is exactly its span (and its context exactly
-    its window) of a document; else None (the batch is sent as texts)."""
+    its window) of a document; else None (the batch is sent as texts). Each document is cut to the part
+    the batch's windows cover (a long document split across batches is not sent whole each time)."""
     documents, spans = _batch_documents(readable)
     for item, span in zip(readable, spans):
         if span is None or item.get("context") is None:
@@ -181,6 +182,12 @@ def _as_documents(readable: list[dict]) -> tuple[list[str], list[tuple]] | None:
         d, start, end, left, right = span
         if documents[d][start:end] != item["text"] or documents[d][left:right] != item["context"]:
             return None
+    first, last = [len(d) for d in documents], [0] * len(documents)
+    for d, start, end, left, right in spans:
+        first[d], last[d] = min(first[d], start, left), max(last[d], end, right)
+    documents = [document[first[d]:last[d]] for d, document in enumerate(documents)]
+    spans = [(d, start - first[d], end - first[d], left - first[d], right - first[d])
+             for d, start, end, left, right in spans]
     return documents, spans
 
 

@@ -513,23 +513,24 @@ def scope_negatives(corpora_dir: str | Path, size: int, *, seed: int = 0, exclud
     objects with ``annotation_pass="scope-rule"``.
     """
     rng = random.Random(seed)
-    picked = [(stratum, found) for stratum, candidates, n in (("scope_negative", _page_negatives, size),
-                                                              ("scope_negative_far", _far_negatives, far)) if n
-              for found in _reservoir(candidates(Path(corpora_dir), exclude_docs), n, rng)]
-    return sorted((_negative(stratum, *found, context_chars) for stratum, found in picked),
-                  key=lambda g: (g.corpus, g.passage_id))
+    picked = [negative for stratum, candidates, n in (("scope_negative", _page_negatives, size),
+                                                      ("scope_negative_far", _far_negatives, far)) if n
+              for negative in _reservoir(candidates(Path(corpora_dir), exclude_docs), n, rng,
+                                         lambda found, stratum=stratum: _negative(stratum, *found, context_chars))]
+    return sorted(picked, key=lambda g: (g.corpus, g.passage_id))
 
 
-def _reservoir(items: Iterable, size: int, rng: random.Random) -> list:
-    """A seeded uniform sample of ``size`` of ``items`` (reservoir sampling: one pass, bounded memory)."""
+def _reservoir(items: Iterable, size: int, rng: random.Random, keep=lambda item: item) -> list:
+    """A seeded uniform sample of ``size`` of ``items`` (reservoir sampling: one pass, bounded memory);
+    an item is stored as ``keep(item)``, made only when it enters the sample (so no document is held)."""
     reservoir: list = []
     for seen, item in enumerate(items, 1):
         if len(reservoir) < size:
-            reservoir.append(item)
+            reservoir.append(keep(item))
         else:
             slot = rng.randrange(seen)
             if slot < size:
-                reservoir[slot] = item
+                reservoir[slot] = keep(item)
     return reservoir
 
 
@@ -548,7 +549,8 @@ def _page_negatives(corpora_dir: Path, exclude_docs) -> Iterator[tuple]:
 
 
 def _far_negatives(corpora_dir: Path, exclude_docs) -> Iterator[tuple]:
-    """``(corpus, document, passage)``: passages of the new corpora far from any migration or border word."""
+    """``(corpus, document, passage)``: passages of the new corpora far from any migration term, with no
+    border word."""
     from .data import doc_key
 
     for file_name in OOD_CORPUS_FILES.values():

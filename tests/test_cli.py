@@ -44,7 +44,7 @@ def test_annotate_import_bad_lines_and_labels(tmp_path, capsys):
 
 
 def test_annotate_draw_new_round_needs_a_seed(tmp_path, capsys):
-    assert main(["annotate", "draw", "--round", "10", "--out", str(tmp_path / "x"), "--corpora", str(tmp_path)]) == 2
+    assert main(["annotate", "draw", "--round", "11", "--out", str(tmp_path / "x"), "--corpora", str(tmp_path)]) == 2
     assert "--seed" in capsys.readouterr().err
 
 
@@ -275,11 +275,17 @@ def test_worker_batches_of_documents_travel_as_documents_and_offsets(monkeypatch
     from darien_nlp.pipeline import ClassifyRun, _as_documents, _worker_classify, _worker_classify_documents
 
     run = ClassifyRun(model=load_model())
-    items = [item for name, text in (("a", "Migrants crossing the Darién need water.\n\n" * 6 + "Panama opened offices."),
+    items = [item for name, text in (("a", "Migrants crossing the Darién need water.\n\n" * 40 + "Panama opened offices."),
                                      ("b", "Los migrantes piden asilo en Panamá.\n\nLa frontera sigue abierta. " * 9))
              for item in run._passages(Document(doc_id=name, text=text), {})]
     documents, spans = _as_documents(items)
     assert len(documents) == 2 and len(spans) == len(items)
+    for item, (d, start, end, left, right) in zip(items, spans):  # documents cut to what the windows cover
+        assert documents[d][start:end] == item["text"] and documents[d][left:right] == item["context"]
+    assert all(min(min(s[1], s[3]) for s in spans if s[0] == d) == 0 for d in (0, 1))
+    assert all(max(max(s[2], s[4]) for s in spans if s[0] == d) == len(documents[d]) for d in (0, 1))
+    head = _as_documents(items[3:6])  # a batch that holds part of a long document gets only that part
+    assert len(head[0][0]) < len(documents[0])
     with _spans_read(monkeypatch) as read_as_spans:
         got = _worker_classify_documents("default", None, documents, spans)
     assert read_as_spans and min(read_as_spans) == 1.0
@@ -383,6 +389,41 @@ def test_classify_with_worker_processes_gives_the_same_records_in_order(tmp_path
     capsys.readouterr()
     assert main(["classify", str(lines), "--jobs", "0"]) == 2
     assert "--jobs must be >= 1" in capsys.readouterr().err
+
+
+def test_classify_with_workers_sends_document_batches_as_documents(tmp_path, capsys, monkeypatch):
+    """The --jobs path hands its workers documents and offsets for passages read in context, and texts for
+    lines; the records equal those of one process."""
+    from concurrent.futures import Future
+
+    import darien_nlp.pipeline as pipeline
+
+    sent = []
+
+    class InlinePool:  # a pool that runs each job here, recording which worker function it was given
+        def submit(self, function, *args):
+            sent.append(function.__name__)
+            future = Future()
+            future.set_result(function(*args))
+            return future
+
+        def shutdown(self, **kwargs):
+            pass
+
+    records = tmp_path / "records.jsonl"
+    records.write_text("\n".join(json.dumps({"id": i, "text": f"Migrants cross the Darién.\n\nPanama helps them {i}."})
+                                 for i in range(30)) + "\n")
+    lines = tmp_path / "lines.txt"
+    lines.write_text("Migrants cross the Darién.\nPanama helps them.\n")
+    for source, extra, worker in ((records, ["--document"], "_worker_classify_documents"), (lines, [], "_worker_classify")):
+        assert main(["classify", str(source), *extra, "-o", str(tmp_path / "one.jsonl")]) == 0
+        monkeypatch.setattr(pipeline.ClassifyRun, "_pool", lambda self: InlinePool())
+        sent.clear()
+        assert main(["classify", str(source), *extra, "--jobs", "2", "-o", str(tmp_path / "two.jsonl")]) == 0
+        monkeypatch.undo()
+        assert sent and set(sent) == {worker}
+        assert (tmp_path / "one.jsonl").read_text() == (tmp_path / "two.jsonl").read_text()
+    capsys.readouterr()
 
 
 def test_a_dead_classify_worker_ends_the_run_with_a_message_and_no_output(tmp_path, capsys, monkeypatch):

@@ -150,7 +150,10 @@ def _events(config, seeded, over_time) -> list[dict[str, Any]]:
         topic = by_seed[event["seed"]]["main_topic"]
         if topic is not None:
             resolved.append({"name": event["name"], "month": event["month"], "seed": event["seed"], "topic": int(topic)})
-    signals = views.event_signals(over_time, resolved)
+    # a seed that gathered in a topic set aside has no topic curve: reported with no figures
+    signals = views.event_signals(over_time, [e for e in resolved if e["topic"] >= 0]) + [
+        {**e, "share": None, "next_month_share": None, "median_share": None, "ratio": None, "peak_month": None,
+         "rank": None} for e in resolved if e["topic"] < 0]
     for signal in signals:  # does the corpus speak of the event that month at all? (the seed words' passages)
         named = by_seed[signal["seed"]].get("months_naming_a_seed_word")
         if named is not None:
@@ -179,6 +182,7 @@ def run(context: RunContext) -> dict[str, Any]:
 
     config = context.config
     _stop_phrases(config)
+    _check_topic_min_labelled(config)
     timings: dict[str, float] = {}
     started = time.perf_counter()
 
@@ -233,7 +237,9 @@ def run(context: RunContext) -> dict[str, Any]:
         moved = np.isin(topics, gone)
         topics = np.where(moved, OUTSIDE, topics).astype(np.int32)
         info = [e for e in info if e["topic"] not in gone]
-        next(e for e in info if e["topic"] == OUTSIDE)["size"] += int(moved.sum())
+        outside = next(e for e in info if e["topic"] == OUTSIDE)
+        outside["size"] += int(moved.sum())
+        outside["size_before_reduction"] += int(moved.sum())
         scope_note = {**scope_note, "topic_min_labelled": config["scope"]["topic_min_labelled"], "set_aside": set_aside,
                       "set_aside_passages": int(moved.sum())}
 
@@ -246,6 +252,12 @@ def run(context: RunContext) -> dict[str, Any]:
     _languages(info, topics, table.texts)
     quality = _quality(config, fitted.texts, info)
     seeded = _seeded(config, model, fitted.texts, fitted.months) if config["model"]["seed_words"] else []
+    gone = {e["topic"]: e["name"] for e in set_aside}
+    for seed in seeded:  # a seed whose topic was set aside gathered in the "outside the categories" group
+        for topic_key, name_key in (("nearest_topic", "nearest_name"), ("main_topic", "main_topic_name")):
+            if seed[topic_key] in gone:
+                seed[name_key] = f"{OUTSIDE_NAME} (set aside: {gone[seed[topic_key]]})"
+                seed[topic_key] = OUTSIDE
     lap("quality")
     for entry in info:
         entry["share"] = entry["size"] / max(len(table), 1)
@@ -261,8 +273,9 @@ def run(context: RunContext) -> dict[str, Any]:
                             topic_embeddings=model.topic_embeddings_, over_time=over_time[over_time.topic != OUTSIDE],
                             shares=shares)
     events = _events(config, seeded, over_time)
-    if events:
-        figures += write_events_figure(over_time, events, names, context.run_dir / "figures")
+    if any(e["topic"] >= 0 for e in events):
+        figures += write_events_figure(over_time, [e for e in events if e["topic"] >= 0], names,
+                                       context.run_dir / "figures")
     if config["output"]["save_model"]:
         # with scope on, the model knows the in-scope passages only: transform assigns whatever it is given
         model.save(context.run_dir / "model", metadata={"experiment": config["experiment"]["name"], "scope": scope_note})
@@ -369,17 +382,26 @@ def _in_scope(config, table, labels) -> tuple[np.ndarray, dict[str, Any]]:
     return in_scope, note
 
 
+def _check_topic_min_labelled(config) -> None:
+    """Bad ``scope.topic_min_labelled`` settings fail before any work; a setting that cannot act is logged."""
+    scope = config["scope"]
+    cut = scope["topic_min_labelled"]
+    if isinstance(cut, bool) or not isinstance(cut, (int, float)) or not 0.0 <= cut <= 1.0:
+        raise ValueError(f"scope.topic_min_labelled must be a number in [0, 1]. Got {cut!r} instead.")
+    if cut and (scope["mode"] == "off" or config["classifier"]["model"] in ("", "none")):
+        raise ValueError("scope.topic_min_labelled needs scope.mode 'labels' or 'score' and a classifier")
+    if cut and scope["mode"] == "labels" and scope["model"] in ("", config["classifier"]["model"]):
+        logger.warning("scope.topic_min_labelled has no effect with scope.mode 'labels' and the classifier as the "
+                       "scope model: every passage in scope already has a label")
+
+
 def _set_aside(config, topics, labels, info) -> list[dict[str, Any]]:
     """Topics whose passages the classifier mostly leaves without a label (``scope.topic_min_labelled``:
     the least share of a topic's passages with any label; 0 keeps every topic): the scope score let
     them in, the label heads do not agree that they are about migration policy."""
-    cut = config["scope"].get("topic_min_labelled", 0.0)
-    if isinstance(cut, bool) or not isinstance(cut, (int, float)) or not 0.0 <= cut <= 1.0:
-        raise ValueError(f"scope.topic_min_labelled must be a number in [0, 1]. Got {cut!r} instead.")
-    if not cut:
+    cut = config["scope"]["topic_min_labelled"]
+    if not cut or labels is None:
         return []
-    if config["scope"]["mode"] == "off" or labels is None:
-        raise ValueError("scope.topic_min_labelled needs scope.mode 'labels' or 'score' and a classifier")
     labelled = labels.any(axis=1)
     out = []
     for entry in info:
@@ -583,7 +605,8 @@ def _report(config, metrics, info, label_table, names) -> str:
             following = "–" if e.get("next_month_share") is None else f"{e['next_month_share']:.4f}"
             rank = "–" if e["rank"] is None else f"{e['rank']} of {e['months']}"
             lines.append(f"| {e['name']} | {e['month']} | {e['topic']}: {names.get(e['topic'], '')} | {share} | {following} | "
-                         f"{e['median_share']:.4f} | {e['ratio'] if e['ratio'] is not None else '–'} | {rank} | {e['peak_month']} | "
+                         + ("–" if e["median_share"] is None else f"{e['median_share']:.4f}")
+                         + f" | {e['ratio'] if e['ratio'] is not None else '–'} | {rank} | {e['peak_month'] or '–'} | "
                          f"{e.get('seed_passages_that_month', '–')} | {e.get('seed_peak_month') or '–'} |")
     if label_table is not None and len(label_table):
         lines += ["", "## Topics carrying each category", ""]

@@ -110,14 +110,19 @@ def run(context: RunContext) -> dict:
     added, added_summary = _training_sets(context, window)
     gold = gold + added  # their documents are skipped by the scope negatives and distillation draws
     train = train + added
-    negatives = config["data"]["scope_negatives"]
-    scope = model_config["scope"] or None
-    scope_train: list = []  # with a scope head the negatives train it alone; otherwise every label head
-    far = config["data"]["scope_negatives_far"]
+    negatives, far = config["data"]["scope_negatives"], config["data"]["scope_negatives_far"]
+    for key, value in (("scope_negatives", negatives), ("scope_negatives_far", far)):
+        if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+            raise ValueError(f"data.{key} must be an int >= 0. Got {value!r} instead.")
     if far and not negatives:
         raise ValueError("data.scope_negatives_far adds to data.scope_negatives, which is 0")
+    scope = model_config["scope"] or None
+    scope_train: list = []  # with a scope head the negatives train it alone; otherwise every label head
     if negatives:
         drawn = _scope_negatives(context, gold, negatives, seed, window, far)
+        # what was drawn (a pool may hold fewer passages than asked for)
+        negatives = sum(g.stratum == "scope_negative" for g in drawn)
+        far = sum(g.stratum == "scope_negative_far" for g in drawn)
         if scope is None:
             train = train + drawn
         else:
@@ -429,9 +434,6 @@ def _scope_negatives(context, gold, size, seed, window, far=0) -> list:
     training gold and of the out-of-domain evaluation set."""
     from ..sampling import scope_negatives
 
-    for key, value in (("scope_negatives", size), ("scope_negatives_far", far)):
-        if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-            raise ValueError(f"data.{key} must be an int >= 0. Got {value!r} instead.")
     excluded = _annotated_docs(context, gold)
     negatives = scope_negatives(context.corpora(), size, seed=seed, exclude_docs=excluded, context_chars=window,
                                 far=far)
@@ -532,7 +534,8 @@ def _describe_scope(summary) -> str:
             f"{json.dumps(scope.get('backend_options', {}), sort_keys=True)}, C = {scope.get('C', 0.25)}, trained on the "
             f"gold passages plus {negatives} label-less passages of pages that never mention migration"
             + (f" and {summary['scope_negatives_far']} label-less passages of the Mexican Presidency and UNDP corpora "
-               "with no migration or border word within 1,500 characters" if summary.get("scope_negatives_far") else "")
+               "with no migration term within 1,500 characters and no border word" if summary.get("scope_negatives_far")
+               else "")
             + f"; cut at scope "
             f"score {summary['scope_threshold']:.3f}, which {scope.get('keep', 0.95):.0%} of labelled training passages "
             "pass out of fold. Below it no label is given.")
@@ -561,8 +564,9 @@ def _report(config, summary) -> str:
         f"# {config['experiment']['name']}", "",
         _describe(config, summary),
         f"trained on {summary['train_size']} passages (fingerprint `{summary['training_fingerprint'][:16]}`"
-        + (f"; {summary['scope_negatives']} of them label-less passages of pages that never mention migration, "
-           "drawn by rule, the rest gold" if summary.get("scope_negatives") and not summary.get("scope") else "; gold")
+        + (f"; {summary['scope_negatives'] + (summary.get('scope_negatives_far') or 0)} of them label-less passages "
+           "far from any migration term, drawn by rule, the rest gold"
+           if summary.get("scope_negatives") and not summary.get("scope") else "; gold")
         + (f", except {summary['distill']['passages']} labelled by the teacher" if summary.get("distill") else "")
         + ")"
         + ("." if not summary["refit_on_dev"] else
@@ -689,7 +693,7 @@ RECIPE = Recipe(
                  # label-less training passages of pages that never mention migration (0: none)
                  "scope_negatives": 0, "evaluation_sets": "experiments/annotations/ood",
                  # with scope_negatives: also this many label-less passages of the Mexican Presidency and UNDP
-                 # corpora with no migration or border word within 1,500 characters (Spanish negatives)
+                 # corpora with no migration term within 1,500 characters and no border word (Spanish negatives)
                  "scope_negatives_far": 0,
                  # files of synthetic passages written from ANNOTATION.md (training only), and their cap:
                  # at most this share of any label's training positives

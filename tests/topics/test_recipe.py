@@ -198,6 +198,17 @@ def test_topics_the_label_heads_leave_unlabelled_are_set_aside(tmp_path, corpus)
         passages = pd.read_csv(handle)
     assert int((passages.topic == -2).sum()) == outside["size"] and aside["topic"] not in set(passages.topic)
     assert "set aside after fitting" in (run / "report.md").read_text()
+    # a seed and an event whose words gathered in the topic set aside point at the outside group, with no curve
+    guided = run_experiment(path, overrides=settings + [
+        "scope.topic_min_labelled=0.5", 'model.seed_words={ "Parks" = ["rainforest", "park rangers"] }',
+        'output.events=[{ name = "Parks report", month = "2022-04", seed = "Parks" }]'],
+        results_root=tmp_path / "results", progress=False, root=tmp_path)
+    metrics = json.loads((guided / "metrics.json").read_text())
+    (seed,) = metrics["seeded_topics"]
+    assert seed["main_topic"] == -2 and "set aside" in seed["main_topic_name"]
+    (event,) = metrics["events"]
+    assert event["topic"] == -2 and event["share"] is None and event["rank"] is None
+    assert "| Parks report | 2022-04 | -2: outside the categories | – |" in (guided / "report.md").read_text()
     for bad in ("1.5", "true"):
         with pytest.raises(ValueError, match="topic_min_labelled"):
             run_experiment(path, overrides=settings + [f"scope.topic_min_labelled={bad}"],
