@@ -497,7 +497,8 @@ def round_exclusions(records: list[dict], round_number: int) -> set[tuple[str, s
 
 
 def scope_negatives(corpora_dir: str | Path, size: int, *, seed: int = 0, exclude_docs: set[tuple[str, str]] = frozenset(),
-                    context_chars: int | None = None, far: int = 0) -> list:
+                    context_chars: int | None = None, far: int = 0,
+                    annotated: dict[tuple[str, str], list[tuple[int, int]]] | None = None) -> list:
     """Passages of training-corpus pages that never mention migration, as label-less training passages.
 
     The annotation guide gives no label outside migration, so a page with no migration term at all
@@ -509,13 +510,20 @@ def scope_negatives(corpora_dir: str | Path, size: int, *, seed: int = 0, exclud
     ``far`` adds that many passages of the Mexican Presidency and UNDP corpora (:data:`OOD_CORPUS_FILES`),
     whose long transcripts seldom have a page without migration: passages with no migration term within
     1,500 characters and no border word (the rule of the evaluation round's ``*_out_of_scope`` strata, in
-    either language), stratum ``scope_negative_far``. Returns :class:`darien_nlp.data.GoldPassage`
-    objects with ``annotation_pass="scope-rule"``.
+    either language), stratum ``scope_negative_far``.
+
+    ``annotated`` maps ``(corpus, doc_key)`` of training-gold documents to their annotated spans
+    ``(start, end)``: the page pool skips those documents whole, the far pool reads them but skips every
+    passage that overlaps an annotated span (a transcript's gold sits near its migration talk; the rest of
+    it is the Spanish text the rule is for). Evaluation documents belong in ``exclude_docs``.
+    Returns :class:`darien_nlp.data.GoldPassage` objects with ``annotation_pass="scope-rule"``.
     """
     rng = random.Random(seed)
-    picked = [negative for stratum, candidates, n in (("scope_negative", _page_negatives, size),
-                                                      ("scope_negative_far", _far_negatives, far)) if n
-              for negative in _reservoir(candidates(Path(corpora_dir), exclude_docs), n, rng,
+    annotated = {key: sorted(spans) for key, spans in (annotated or {}).items()}
+    pools = (("scope_negative", lambda root: _page_negatives(root, set(exclude_docs) | set(annotated)), size),
+             ("scope_negative_far", lambda root: _far_negatives(root, exclude_docs, annotated), far))
+    picked = [negative for stratum, candidates, n in pools if n
+              for negative in _reservoir(candidates(Path(corpora_dir)), n, rng,
                                          lambda found, stratum=stratum: _negative(stratum, *found, context_chars))]
     return sorted(picked, key=lambda g: (g.corpus, g.passage_id))
 
@@ -548,22 +556,26 @@ def _page_negatives(corpora_dir: Path, exclude_docs) -> Iterator[tuple]:
                     yield file_name, document, passage
 
 
-def _far_negatives(corpora_dir: Path, exclude_docs) -> Iterator[tuple]:
+def _far_negatives(corpora_dir: Path, exclude_docs, annotated=None) -> Iterator[tuple]:
     """``(corpus, document, passage)``: passages of the new corpora far from any migration term, with no
-    border word."""
+    border word, overlapping no span of ``annotated`` (``(corpus, doc_key)`` -> sorted ``(start, end)``)."""
     from .data import doc_key
 
+    annotated = annotated or {}
     for file_name in OOD_CORPUS_FILES.values():
         for document in load_corpus(corpora_dir / file_name):
-            if (file_name, doc_key(document.doc_id)) in exclude_docs:
+            key = (file_name, doc_key(document.doc_id))
+            if key in exclude_docs:
                 continue
+            spans = annotated.get(key, ())
             migration = sorted(_mentions(_MIGRATION, document.text) + _mentions(_MIGRATION_ES, document.text))
             border = _mentions(_BORDER, document.text)
             for passage in segment(document):
                 if 80 <= len(passage.text) <= 1200 \
                         and (_LABEL_VOCABULARY.search(passage.text) or _LABEL_VOCABULARY_ES.search(passage.text)) \
                         and not _near(migration, passage.start, passage.end, 1500) \
-                        and not _near(border, passage.start, passage.end, 0):
+                        and not _near(border, passage.start, passage.end, 0) \
+                        and not any(start < passage.end and passage.start < end for start, end in spans):
                     yield file_name, document, passage
 
 

@@ -430,13 +430,20 @@ def _distilled(context, gold, window, seed):
 
 def _scope_negatives(context, gold, size, seed, window, far=0) -> list:
     """Label-less passages of pages that never mention migration (:func:`darien_nlp.sampling.scope_negatives`),
-    plus ``far`` passages of the new corpora far from any migration term, skipping every document of the
-    training gold and of the out-of-domain evaluation set."""
+    plus ``far`` passages of the new corpora far from any migration term. Every document of the evaluation
+    sets and of the dev and test splits is skipped whole; a training-gold document is skipped whole by the
+    page pool and, by the far pool, only where its annotated passages lie."""
+    from ..data import doc_key
     from ..sampling import scope_negatives
 
-    excluded = _annotated_docs(context, gold)
-    negatives = scope_negatives(context.corpora(), size, seed=seed, exclude_docs=excluded, context_chars=window,
-                                far=far)
+    annotated: dict[tuple[str, str], list[tuple[int, int]]] = {}
+    for g in gold:
+        if g.split == "train":
+            annotated.setdefault((g.corpus, doc_key(g.doc_id)), []).append((g.start, g.end))
+    held_out = {(g.corpus, doc_key(g.doc_id)) for g in gold if g.split != "train"} | _evaluation_docs(context)
+    annotated = {key: spans for key, spans in annotated.items() if key not in held_out}
+    negatives = scope_negatives(context.corpora(), size, seed=seed, exclude_docs=held_out, context_chars=window,
+                                far=far, annotated=annotated)
     logger.info("scope negatives: %d passages of pages that never mention migration, %d of the new corpora far "
                 "from any migration term", sum(g.stratum == "scope_negative" for g in negatives),
                 sum(g.stratum == "scope_negative_far" for g in negatives))

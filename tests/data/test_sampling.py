@@ -161,6 +161,43 @@ def test_far_scope_negatives_come_from_the_new_corpora_far_from_any_migration_wo
     assert all(g.labels == () and g.annotation_pass == "scope-rule" for g in both)
 
 
+def test_far_scope_negatives_read_training_documents_around_their_gold(tmp_path):
+    """A training-gold document is skipped whole by the page pool; the far pool reads it but never a passage
+    that overlaps an annotated span; an excluded (evaluation) document gives nothing."""
+    import gzip
+    import json
+
+    from darien_nlp.data import doc_key
+    from darien_nlp.sampling import CORPUS_FILES, OOD_CORPUS_FILES, scope_negatives
+
+    filler = "Se habló del clima en la capital. " * 60
+    first = "El programa de desarrollo económico y vivienda apoya a las familias de Oaxaca con créditos."
+    second = "La seguridad social y la salud de los trabajadores de Sonora reciben apoyo del gobierno federal."
+    text = "\n\n".join([first, filler, second])
+    with gzip.open(tmp_path / OOD_CORPUS_FILES["mx"], "wt", encoding="utf-8") as handle:
+        for doc_id in ("mx/train", "mx/eval"):
+            handle.write(json.dumps({"id": doc_id, "date": "2023-01-02", "title": "C", "text": text},
+                                    ensure_ascii=False) + "\n")
+    with gzip.open(tmp_path / OOD_CORPUS_FILES["undp"], "wt", encoding="utf-8") as handle:
+        handle.write("")
+    page = {"id": "a/tax", "date": "2024-01-02", "title": "Tax",
+            "text": "Tax enforcement against corporations raised revenue this quarter, officials said."}
+    for name in CORPUS_FILES.values():
+        with gzip.open(tmp_path / name, "wt", encoding="utf-8") as handle:
+            handle.write(json.dumps(page) + "\n")
+    mx = OOD_CORPUS_FILES["mx"]
+    excluded = {(mx, doc_key("mx/eval"))}
+    annotated = {(mx, doc_key("mx/train")): [(0, len(first))],
+                 (CORPUS_FILES["wh"], doc_key("a/tax")): [(0, 10)]}
+    drawn = scope_negatives(tmp_path, 5, seed=1, exclude_docs=excluded, far=5, annotated=annotated)
+    far = [(g.doc_id, g.text) for g in drawn if g.stratum == "scope_negative_far"]
+    assert far == [("mx/train", second)]  # not the annotated passage, nothing of the evaluation document
+    assert sorted(g.corpus for g in drawn if g.stratum == "scope_negative") == sorted(
+        name for name in CORPUS_FILES.values() if name != CORPUS_FILES["wh"])  # the annotated page skipped whole
+    without = scope_negatives(tmp_path, 5, seed=1, exclude_docs=excluded, far=5)
+    assert sorted(g.text for g in without if g.stratum == "scope_negative_far") == sorted([first, second])
+
+
 def test_transfer_round_skips_every_document_of_the_evaluation_set(tmp_path):
     """Round 8 (training gold of the new corpora) never draws from a document the evaluation set holds."""
     from darien_nlp.sampling import OOD_CORPUS_FILES, OOD_SIZES, TRANSFER_ROUNDS, TRANSFER_SIZES
