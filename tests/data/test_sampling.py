@@ -125,12 +125,28 @@ def test_scope_negatives_come_only_from_pages_without_migration(tmp_path):
     assert len(scope_negatives(tmp_path, 1, seed=1)) == 1
 
 
-def test_far_scope_negatives_come_from_the_new_corpora_far_from_any_migration_word(tmp_path):
-    """scope_negatives(far=N): passages of the Mexican Presidency / UNDP corpora with no migration term
-    within 1,500 characters and no border word; never an excluded document; the page negatives unchanged."""
+TAX_PAGE = {"id": "a/tax", "date": "2024-01-02", "title": "Tax",
+            "text": "Tax enforcement against corporations raised revenue this quarter, officials said."}
+
+
+def _write_scope_corpora(folder, transcripts):
+    """The new corpora with ``transcripts`` as Mexican Presidency documents (UNDP empty), and one tax page
+    in each training corpus."""
     import gzip
     import json
 
+    from darien_nlp.sampling import CORPUS_FILES, OOD_CORPUS_FILES
+
+    for name, documents in ((OOD_CORPUS_FILES["mx"], transcripts), (OOD_CORPUS_FILES["undp"], []),
+                            *((name, [TAX_PAGE]) for name in CORPUS_FILES.values())):
+        with gzip.open(folder / name, "wt", encoding="utf-8") as handle:
+            for document in documents:
+                handle.write(json.dumps(document, ensure_ascii=False) + "\n")
+
+
+def test_far_scope_negatives_come_from_the_new_corpora_far_from_any_migration_word(tmp_path):
+    """scope_negatives(far=N): passages of the Mexican Presidency / UNDP corpora with no migration term
+    within 1,500 characters and no border word; never an excluded document; the page negatives unchanged."""
     from darien_nlp.data import doc_key
     from darien_nlp.sampling import CORPUS_FILES, OOD_CORPUS_FILES, scope_negatives
 
@@ -140,17 +156,8 @@ def test_far_scope_negatives_come_from_the_new_corpora_far_from_any_migration_wo
     line = "El apoyo a la seguridad de las comunidades en la frontera sur sigue este año."
     transcript = {"id": "mx/1", "date": "2023-01-02", "title": "Conferencia",
                   "text": "\n\n".join([far, filler, near, filler, line])}
-    excluded_doc = {**transcript, "id": "mx/2"}
-    with gzip.open(tmp_path / OOD_CORPUS_FILES["mx"], "wt", encoding="utf-8") as handle:
-        for page in (transcript, excluded_doc):
-            handle.write(json.dumps(page, ensure_ascii=False) + "\n")
-    with gzip.open(tmp_path / OOD_CORPUS_FILES["undp"], "wt", encoding="utf-8") as handle:
-        handle.write("")
-    page = {"id": "a/tax", "date": "2024-01-02", "title": "Tax",
-            "text": "Tax enforcement against corporations raised revenue this quarter, officials said."}
-    for name in CORPUS_FILES.values():
-        with gzip.open(tmp_path / name, "wt", encoding="utf-8") as handle:
-            handle.write(json.dumps(page) + "\n")
+    _write_scope_corpora(tmp_path, [transcript, {**transcript, "id": "mx/2"}])
+    page = TAX_PAGE
     excluded = {(OOD_CORPUS_FILES["mx"], doc_key("mx/2"))}
     only_pages = scope_negatives(tmp_path, 5, seed=1, exclude_docs=excluded)
     both = scope_negatives(tmp_path, 5, seed=1, exclude_docs=excluded, far=5)
@@ -164,9 +171,6 @@ def test_far_scope_negatives_come_from_the_new_corpora_far_from_any_migration_wo
 def test_far_scope_negatives_read_training_documents_around_their_gold(tmp_path):
     """A training-gold document is skipped whole by the page pool; the far pool reads it but never a passage
     that overlaps an annotated span; an excluded (evaluation) document gives nothing."""
-    import gzip
-    import json
-
     from darien_nlp.data import doc_key
     from darien_nlp.sampling import CORPUS_FILES, OOD_CORPUS_FILES, scope_negatives
 
@@ -174,17 +178,8 @@ def test_far_scope_negatives_read_training_documents_around_their_gold(tmp_path)
     first = "El programa de desarrollo económico y vivienda apoya a las familias de Oaxaca con créditos."
     second = "La seguridad social y la salud de los trabajadores de Sonora reciben apoyo del gobierno federal."
     text = "\n\n".join([first, filler, second])
-    with gzip.open(tmp_path / OOD_CORPUS_FILES["mx"], "wt", encoding="utf-8") as handle:
-        for doc_id in ("mx/train", "mx/eval"):
-            handle.write(json.dumps({"id": doc_id, "date": "2023-01-02", "title": "C", "text": text},
-                                    ensure_ascii=False) + "\n")
-    with gzip.open(tmp_path / OOD_CORPUS_FILES["undp"], "wt", encoding="utf-8") as handle:
-        handle.write("")
-    page = {"id": "a/tax", "date": "2024-01-02", "title": "Tax",
-            "text": "Tax enforcement against corporations raised revenue this quarter, officials said."}
-    for name in CORPUS_FILES.values():
-        with gzip.open(tmp_path / name, "wt", encoding="utf-8") as handle:
-            handle.write(json.dumps(page) + "\n")
+    _write_scope_corpora(tmp_path, [{"id": doc_id, "date": "2023-01-02", "title": "C", "text": text}
+                                    for doc_id in ("mx/train", "mx/eval")])
     mx = OOD_CORPUS_FILES["mx"]
     excluded = {(mx, doc_key("mx/eval"))}
     annotated = {(mx, doc_key("mx/train")): [(0, len(first))],
