@@ -31,7 +31,9 @@ __all__ = ["PolicyClassifier", "NotFittedError"]
 logger = logging.getLogger(__name__)
 
 _HEADS = ("logreg.v1", "finetune.v1")
-_THRESHOLDS = ("f1", "fixed")
+_THRESHOLDS = ("f1", "f1_source_mean", "fixed")
+#: A source takes part in a label's ``f1_source_mean`` threshold only with this many positives of it.
+MIN_SOURCE_POSITIVES = 10
 
 
 def _as_label_matrix(Y) -> np.ndarray:
@@ -91,7 +93,10 @@ class PolicyClassifier(ClassifierMixin, BaseEstimator):
     C : inverse regularisation strength of the logistic regressions.
     class_weight : ``"balanced"`` or ``None``.
     calibration : ``"sigmoid"`` (Platt scaling on out-of-fold scores) or ``None``.
-    thresholds : ``"f1"`` (tune per label on out-of-fold probabilities) or ``"fixed"`` (0.5).
+    thresholds : ``"f1"`` (tune per label on out-of-fold probabilities), ``"f1_source_mean"`` (tune per
+        label for the mean of the F1s of each source, the part of each ``groups`` key before ``"|"``
+        (``"corpus|document"``), over sources with at least :data:`MIN_SOURCE_POSITIVES` positives of
+        that label: a large source no longer sets every threshold alone) or ``"fixed"`` (0.5).
     cv : folds for the out-of-fold scores (grouped by ``groups`` when given).
     random_state : seed for the folds and the solver.
     scope : ``None`` or a dict (see :mod:`darien_nlp.scope`): also fit a scope head, the
@@ -185,7 +190,7 @@ class PolicyClassifier(ClassifierMixin, BaseEstimator):
         self.classes_ = np.array(LABELS)
         self.calibration_ = self._fit_calibration(out_of_fold, labels)
         probabilities = self._calibrate(out_of_fold)
-        self.thresholds_ = self._fit_thresholds(probabilities, labels)
+        self.thresholds_ = self._fit_thresholds(probabilities, labels, groups)
         self.n_features_in_ = int(features.shape[1])
         self.training_size_ = len(texts)
         return self
@@ -274,7 +279,8 @@ class PolicyClassifier(ClassifierMixin, BaseEstimator):
         self.intercept_ = intercept
         self.classes_ = np.array(LABELS)
         self.calibration_ = self._fit_calibration(held_scores, labels[held_index])
-        self.thresholds_ = self._fit_thresholds(self._calibrate(held_scores), labels[held_index])
+        self.thresholds_ = self._fit_thresholds(self._calibrate(held_scores), labels[held_index],
+                                                None if groups is None else [list(groups)[i] for i in held_index])
         self.n_features_in_ = int(coef.shape[1])
         self.training_size_ = len(texts)
         return self
@@ -339,18 +345,32 @@ class PolicyClassifier(ClassifierMixin, BaseEstimator):
     def _calibrate(self, scores) -> np.ndarray:
         return _sigmoid(scores * self.calibration_[:, 0] + self.calibration_[:, 1])
 
-    def _fit_thresholds(self, probabilities, labels) -> np.ndarray:
+    def _fit_thresholds(self, probabilities, labels, groups=None) -> np.ndarray:
         thresholds = np.full(len(LABELS), 0.5)
         if self.thresholds == "fixed":
             return thresholds
-        grid = np.round(np.arange(0.05, 0.951, 0.01), 2)
+        sources = None
+        if self.thresholds == "f1_source_mean":
+            if groups is None:
+                raise ValueError("thresholds='f1_source_mean' needs fit(..., groups=...) with 'source|document' keys")
+            sources = np.array([str(g).split("|", 1)[0] for g in groups])
+        grid = np.round(np.arange(0.02, 0.951, 0.01), 2) if sources is not None else \
+            np.round(np.arange(0.05, 0.951, 0.01), 2)
+
+        def f1_curve(rows, column):
+            predicted = probabilities[rows, j][:, None] >= grid  # (n, grid)
+            true_positive = (predicted & (column[:, None] == 1)).sum(0)
+            return 2 * true_positive / (predicted.sum(0) + column.sum())
+
         for j in range(len(LABELS)):
             column = labels[:, j]
             if column.sum() == 0:
                 continue
-            predicted = probabilities[:, [j]] >= grid  # (n, grid)
-            true_positive = (predicted & (column[:, None] == 1)).sum(0)
-            f1 = 2 * true_positive / (predicted.sum(0) + column.sum())
+            everything = np.arange(len(column))
+            curves = [] if sources is None else [
+                f1_curve(rows, column[rows]) for rows in (np.flatnonzero(sources == s) for s in np.unique(sources))
+                if column[rows].sum() >= MIN_SOURCE_POSITIVES]
+            f1 = np.mean(curves, axis=0) if curves else f1_curve(everything, column)
             best = np.flatnonzero(f1 == f1.max())
             thresholds[j] = grid[best[len(best) // 2]]  # middle of the best plateau: stable
         return thresholds

@@ -730,6 +730,6 @@ RECIPE = Recipe(
              "model.head": ("logreg.v1", "finetune.v1"),
              "distill.corpora": ("wh", "state", "mx", "undp"),
              "baselines.run": ("tfidf", "minilm", "static", "hybrid", "static_lex", "zero_shot"),
-             "model.thresholds": ("f1", "fixed")},
+             "model.thresholds": ("f1", "f1_source_mean", "fixed")},  # darien_nlp.classifier._THRESHOLDS
     run=run,
 )

@@ -78,3 +78,30 @@ def test_bad_training_data(train_data):
         PolicyClassifier(backend="tfidf").fit("abc", [[]])
     with pytest.raises(ValueError, match="indicator matrix"):
         PolicyClassifier(backend="tfidf").fit(["a", "b"], np.zeros((2, 3)))
+
+
+def test_source_mean_thresholds_listen_to_every_source():
+    """thresholds='f1_source_mean': a small source whose positives score low pulls a label's threshold down
+    (pooled F1 follows the large source alone); a source with too few positives takes no part; without
+    groups it is a clear error."""
+    from darien_nlp.classifier import MIN_SOURCE_POSITIVES
+
+    rng = np.random.default_rng(0)
+    # large source: positives at 0.8, negatives at 0.3; small source: positives at 0.2, negatives at 0.05
+    large_pos, large_neg, small_pos, small_neg = 400, 400, MIN_SOURCE_POSITIVES, 20
+    scores = np.concatenate([rng.normal(0.8, 0.03, large_pos), rng.normal(0.3, 0.03, large_neg),
+                             rng.normal(0.2, 0.01, small_pos), rng.normal(0.05, 0.01, small_neg)])
+    truth = np.concatenate([np.ones(large_pos), np.zeros(large_neg), np.ones(small_pos), np.zeros(small_neg)])
+    groups = [f"large|{i}" for i in range(large_pos + large_neg)] + [f"small|{i}" for i in range(small_pos + small_neg)]
+    probabilities = np.tile(scores[:, None], (1, len(LABELS)))
+    labels = np.tile(truth[:, None], (1, len(LABELS))).astype(int)
+
+    pooled = PolicyClassifier(thresholds="f1")._fit_thresholds(probabilities, labels, groups)
+    mean = PolicyClassifier(thresholds="f1_source_mean")._fit_thresholds(probabilities, labels, groups)
+    assert (pooled > 0.35).all()  # between the large source's classes: the small source's positives are lost
+    assert (mean > 0.1).all() and (mean < 0.2).all()  # catches both sources' positives, no negative
+    few = [g.replace("small|", "large|") if i % 2 else g for i, g in enumerate(groups)]  # 'small' keeps < 10 positives
+    fewer = PolicyClassifier(thresholds="f1_source_mean")._fit_thresholds(probabilities, labels, few)
+    assert (fewer > 0.35).all()  # the small source, now under the minimum, no longer pulls it down
+    with pytest.raises(ValueError, match="needs fit\\(\\.\\.\\., groups"):
+        PolicyClassifier(thresholds="f1_source_mean")._fit_thresholds(probabilities, labels, None)
