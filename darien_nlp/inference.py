@@ -101,6 +101,11 @@ class PolicyPredictor:
                 scope[start:start + len(part)] = self.scope_proba(part)
         return gate(probabilities, scope, self.scope_["threshold"], self.thresholds_), scope
 
+    def label_proba(self, texts: Sequence) -> np.ndarray:
+        """Per-label probabilities (n, 5) before the scope head's gate (what :meth:`predict_proba` gives
+        a model without one)."""
+        return self._calibrated(self.embedder_.project(list(texts), self.coef_) + self.intercept_)
+
     def _calibrated(self, scores: np.ndarray) -> np.ndarray:
         z = scores * self.calibration_[:, 0] + self.calibration_[:, 1]
         return 1.0 / (1.0 + np.exp(-np.clip(z, -50, 50)))

@@ -7,6 +7,11 @@ passages (with ``data.context_chars`` of its document on each side when the mode
 context). A passage with any label is *in scope* by its gold; for each cut it reports the share
 of passages kept, the share of in-scope passages kept (recall) and the share of kept passages
 that are in scope (precision). The model's own cut (0 in ``cuts``) is the one it was trained with.
+
+Each cut is also read as the model's own scope cut: the share of passages that would then get a label
+(the label heads at their thresholds, gated at that cut) and the macro-F1 over labels with at least
+:data:`darien_nlp.recipes.ood.MIN_POSITIVES` positives. The out-of-scope set is shown whole and split by
+its documents' split, so a cut can be chosen on the dev half and the out-of-domain dev sets alone.
 """
 from __future__ import annotations
 
@@ -19,7 +24,7 @@ from ..experiments import Recipe, RunContext
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["RECIPE", "run", "cut_table"]
+__all__ = ["RECIPE", "run", "cut_table", "gated_table"]
 
 
 def cut_table(scores, in_scope, cuts) -> list[dict[str, Any]]:
@@ -41,11 +46,38 @@ def cut_table(scores, in_scope, cuts) -> list[dict[str, Any]]:
     return rows
 
 
+def gated_table(scores, probabilities, thresholds, truth, cuts, min_positives: int = 10) -> list[dict[str, Any]]:
+    """For each cut used as the scope gate: the share of passages given any label and the macro-F1 over
+    labels with at least ``min_positives`` positives in ``truth`` (``nan`` when none has).
+
+    >>> gated_table([0.9, 0.2], [[0.8, 0.1], [0.7, 0.1]], [0.5, 0.5], [[1, 0], [0, 0]], [0.5], min_positives=1)
+    [{'cut': 0.5, 'labelled': 0.5, 'macro_f1': 1.0}]
+    """
+    scores = np.asarray(scores, dtype=float)
+    probabilities = np.asarray(probabilities, dtype=float).reshape(len(scores), -1)
+    truth = np.asarray(truth, dtype=bool).reshape(len(scores), -1)
+    if probabilities.shape != truth.shape:
+        raise ValueError(f"probabilities and truth must have the same shape. Got {probabilities.shape} and {truth.shape}.")
+    above = probabilities >= np.asarray(thresholds, dtype=float)
+    supported = np.flatnonzero(truth.sum(0) >= min_positives)
+    rows = []
+    for cut in cuts:
+        predicted = above & (scores >= cut)[:, None]
+        f1 = [2 * (predicted[:, j] & truth[:, j]).sum() / max(predicted[:, j].sum() + truth[:, j].sum(), 1)
+              for j in supported]
+        rows.append({"cut": round(float(cut), 4),
+                     "labelled": round(float(predicted.any(1).mean()), 4) if len(scores) else float("nan"),
+                     "macro_f1": round(float(np.mean(f1)), 4) if f1 else float("nan")})
+    return rows
+
+
 def run(context: RunContext) -> dict[str, Any]:
     from ..api import load_model
     from ..data import load_gold
     from ..evaluate import markdown_table
-    from .ood import load_sets
+    from ..data import label_matrix
+    from ..taxonomy import LABELS
+    from .ood import MIN_POSITIVES, OUT_OF_SCOPE, load_sets
 
     config = context.config
     data = config["data"]
@@ -61,22 +93,33 @@ def run(context: RunContext) -> dict[str, Any]:
         corpora, annotations=context.path(data["annotations"]), include_seeds=False, splits=list(data["splits"]),
         context_chars=window)}
     if data["ood"]:
-        sets.update(load_sets(corpora, context.path(data["ood"]), window)[0])
+        for name, gold in load_sets(corpora, context.path(data["ood"]), window)[0].items():
+            sets[name] = gold
+            if name == OUT_OF_SCOPE:  # its dev half can choose a cut; its test half stays unseen
+                for split in ("dev", "test"):
+                    sets[f"{name}, {split} documents"] = [g for g in gold if g.split == split]
     results = {}
     for name, gold in sets.items():
         items = [(g.text, g.context) for g in gold] if getattr(model, "uses_context", False) else [g.text for g in gold]
         scores = model.scope_proba(items) if gold else np.zeros(0)
+        probabilities = model.label_proba(items) if gold else np.zeros((0, len(LABELS)))
         truth = np.array([bool(g.labels) for g in gold], dtype=bool)
-        results[name] = {"passages": len(gold), "in_scope": int(truth.sum()), "cuts": cut_table(scores, truth, cuts)}
+        gated = gated_table(scores, probabilities, model.thresholds_, label_matrix(gold).reshape(len(gold), len(LABELS)),
+                            cuts, MIN_POSITIVES)
+        results[name] = {"passages": len(gold), "in_scope": int(truth.sum()),
+                         "cuts": [dict(row, **extra) for row, extra in zip(cut_table(scores, truth, cuts), gated)]}
     lines = [f"# {config['experiment']['name']}", "",
              f"Scope score of `{config['model']['name']}` (its own cut: {own:.3f}) on read passages, each scored with "
              f"{window} characters of its document on each side, as the topic pipeline scores them. In scope: the "
              "passage has a gold label. kept: share of passages at or above the cut; recall: share of in-scope "
-             "passages kept; precision: share of kept passages that are in scope.", ""]
+             "passages kept; precision: share of kept passages that are in scope. With the cut as the model's scope "
+             "gate: labelled, the share of passages given any label; macro-F1 over labels with "
+             f"≥ {MIN_POSITIVES} positives in the set.", ""]
     for name, block in results.items():
         lines += [f"## {name}: {block['passages']:,} passages, {block['in_scope']:,} in scope", "",
                   markdown_table([dict(r, cut=f"{r['cut']:.3f}" + (" (own)" if abs(r["cut"] - own) < 1e-9 else ""))
-                                  for r in block["cuts"]], ["cut", "kept", "recall", "precision"]), ""]
+                                  for r in block["cuts"]],
+                                 ["cut", "kept", "recall", "precision", "labelled", "macro_f1"]), ""]
     report = "\n".join(lines)
     (context.run_dir / "report.md").write_text(report, encoding="utf-8")
     print(report)

@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 from darien_nlp.experiments import run_experiment
-from darien_nlp.recipes.scope_cuts import cut_table
+from darien_nlp.recipes.scope_cuts import cut_table, gated_table
 
 
 def test_cut_table_counts_kept_recall_and_precision():
@@ -28,6 +28,22 @@ def test_cut_table_refuses_mismatched_lengths():
         cut_table([0.1, 0.2], [1], [0.5])
 
 
+def test_gated_table_gates_labels_at_each_cut():
+    """Each cut used as the scope gate: labelled share and macro-F1 over the labels with enough positives."""
+    scores = np.array([0.9, 0.6, 0.3, 0.1])
+    probabilities = np.array([[0.8, 0.9], [0.7, 0.1], [0.9, 0.1], [0.2, 0.9]])
+    truth = np.array([[1, 1], [0, 0], [1, 0], [0, 0]])
+    low, mid, high = gated_table(scores, probabilities, [0.5, 0.5], truth, [0.0, 0.5, 0.95], min_positives=2)
+    # only label 0 has 2 positives; at cut 0 every passage above a threshold is labelled
+    assert low == {"cut": 0.0, "labelled": 1.0, "macro_f1": pytest.approx(0.8)}  # label 0: 3 predicted, 2 right
+    assert mid == {"cut": 0.5, "labelled": 0.5, "macro_f1": pytest.approx(0.5)}  # passage 3 gated out
+    assert high == {"cut": 0.95, "labelled": 0.0, "macro_f1": 0.0}
+    (row,) = gated_table(scores, probabilities, [0.5, 0.5], truth, [0.0], min_positives=5)
+    assert np.isnan(row["macro_f1"])  # no label has enough positives
+    with pytest.raises(ValueError, match="same shape"):
+        gated_table(scores, probabilities, [0.5, 0.5], truth[:, :1], [0.5])
+
+
 @pytest.mark.slow
 @pytest.mark.corpora
 def test_scope_cuts_experiment_on_the_gold(corpora, tmp_path):
@@ -42,6 +58,7 @@ def test_scope_cuts_experiment_on_the_gold(corpora, tmp_path):
     assert own["cut"] == pytest.approx(metrics["own_cut"], abs=1e-4) and block["passages"] > 1000
     # a higher cut keeps fewer passages and fewer of those in scope; the model's own cut keeps most of them
     assert strict["kept"] < own["kept"] and strict["recall"] < own["recall"] and own["recall"] > 0.8
+    assert strict["labelled"] < own["labelled"] and strict["macro_f1"] < own["macro_f1"]
 
 
 @pytest.mark.corpora
