@@ -96,6 +96,12 @@ def test_saved_scope_round_trips_and_the_predictor_agrees(scoped):
     np.testing.assert_allclose(predictor.predict_proba(texts), model.predict_proba(texts), atol=1e-5)
     np.testing.assert_allclose(predictor.scope_proba(texts), model.scope_proba(texts), atol=1e-5)
     assert again.scope_threshold_ == pytest.approx(model.scope_threshold_)
+    # label_proba: the same probabilities before the gate; they differ only where the gate capped them
+    ungated, gated = predictor.label_proba(texts), predictor.predict_proba(texts)
+    passed = predictor.scope_proba(texts) >= predictor.scope_["threshold"]
+    assert passed.any() and (~passed).any()
+    np.testing.assert_allclose(ungated[passed], gated[passed], atol=1e-9)
+    assert (gated[~passed] < predictor.thresholds_).all() and (ungated[~passed] >= gated[~passed] - 1e-9).all()
 
 
 def test_classify_reports_the_scope_score(scoped):
