@@ -17,12 +17,16 @@ SPLITS_EVALUATED = ("dev", "test", "seeds")
 ALONE = "model_passage_alone"
 #: Results key of the same recipe trained without the teacher-labelled passages.
 WITHOUT = "model_without_distillation"
+#: The same recipe on the other side of the synthetic-passage choice (``data.synthetic_in_model``).
+WITH_SYNTHETIC, WITHOUT_SYNTHETIC = "model_with_synthetic", "model_without_synthetic"
 
 
 def _system_name(name: str, summary) -> str:
     """Row name of a results key: the model's own name (its folder) for ``model``."""
     model = summary.get("model_name") or "trained model"
-    return {"model": model, ALONE: f"{model}, passage alone", WITHOUT: f"{model} without distillation"}.get(name, name)
+    return {"model": model, ALONE: f"{model}, passage alone", WITHOUT: f"{model} without distillation",
+            WITH_SYNTHETIC: f"{model} with synthetic passages",
+            WITHOUT_SYNTHETIC: f"{model} without synthetic passages"}.get(name, name)
 
 
 def _texts(gold):
@@ -128,7 +132,10 @@ def run(context: RunContext) -> dict:
         else:
             scope_train = drawn
     synthetic = _synthetic(context, train, seed)
-    gold_train = train = train + synthetic
+    in_model = config["data"]["synthetic_in_model"]
+    if not isinstance(in_model, bool):
+        raise ValueError(f"data.synthetic_in_model must be true or false. Got {in_model!r} instead.")
+    gold_train = train = train + (synthetic if in_model else [])
     teacher, distilled, distill_summary = _distilled(context, gold, window, seed)
     train = train + distilled
     logger.info("gold: %s", {k: len(v) for k, v in {"train": train, **by_split}.items()})
@@ -192,6 +199,16 @@ def run(context: RunContext) -> dict:
                 training_inputs(without), label_matrix(without), groups=[f"{g.corpus}|{g.doc_id}" for g in without],
                 **scope_arguments())
             logger.info("student without distillation fitted in %.1f s", time.perf_counter() - started)
+    if synthetic:  # every report gives figures with and without them: the other side is fitted and shown beside
+        written = {id(g) for g in synthetic}
+        flipped = [g for g in training if id(g) not in written] if in_model else training + synthetic
+        started = time.perf_counter()
+        others[WITHOUT_SYNTHETIC if in_model else WITH_SYNTHETIC] = make(
+            model_config["backend"], best_C, head, options, with_scope=True).fit(
+            training_inputs(flipped), label_matrix(flipped), groups=[f"{g.corpus}|{g.doc_id}" for g in flipped],
+            **scope_arguments())
+        logger.info("the same recipe %s synthetic passages fitted in %.1f s", "without" if in_model else "with",
+                    time.perf_counter() - started)
     predictions: dict[str, dict] = {name: {} for name in ("model", ALONE, *others, *config["baselines"]["run"])}
     results = {"model": _evaluate_model(classifier.predict_proba, classifier.thresholds_, by_split, n_bootstrap, seed,
                                         inputs, keep=predictions["model"])}
@@ -224,7 +241,8 @@ def run(context: RunContext) -> dict:
         "model_name": _model_name(config), "C": best_C, "C_selection": selection, "window": window,
         "bare_share": bare_share,
         "train_size": len(training), "scope_negatives": negatives, "scope_negatives_far": far, "scope": scope,
-        "synthetic": {label: sum(label in g.labels for g in synthetic) for label in LABELS} | {"passages": len(synthetic)},
+        "synthetic": {label: sum(label in g.labels for g in synthetic) for label in LABELS}
+                     | {"passages": len(synthetic), "in_model": in_model},
         "distill": distill_summary, "training_sets": added_summary,
         "scope_threshold": getattr(classifier, "scope_threshold_", None), "refit_on_dev": model_config["refit_on_dev"], "sizes": {k: len(v) for k, v in by_split.items()},
         "training_fingerprint": fingerprint,
@@ -529,9 +547,12 @@ def _describe(config, summary) -> str:
 
 def _describe_synthetic(summary) -> str:
     counts = summary["synthetic"]
-    return (f"Synthetic passages: {counts['passages']} written from ANNOTATION.md (flagged `synthetic`, training only), "
-            "positives per label " + ", ".join(f"{l} {counts[l]}" for l in LABELS) + ". Compare the same recipe "
-            "without them before crediting them.")
+    in_model = counts.get("in_model", True)
+    return (f"Synthetic passages: {counts['passages']} written from ANNOTATION.md (flagged `synthetic`, training only; "
+            "never in an evaluation set), positives per label " + ", ".join(f"{l} {counts[l]}" for l in LABELS)
+            + (". They train this model; the same recipe without them is reported beside it"
+               if in_model else ". They are NOT in this model; the same recipe with them is reported beside it")
+            + " (rows 'with / without synthetic passages').")
 
 
 def _describe_scope(summary) -> str:
@@ -704,7 +725,9 @@ RECIPE = Recipe(
                  "scope_negatives_far": 0,
                  # files of synthetic passages written from ANNOTATION.md (training only), and their cap:
                  # at most this share of any label's training positives
-                 "synthetic": [], "synthetic_share": 0.2,
+                 # (whenever synthetic files are named, the recipe is also fitted on the other side of
+                 # synthetic_in_model and reported beside: figures with and without them)
+                 "synthetic": [], "synthetic_share": 0.2, "synthetic_in_model": True,
                  # annotation folders whose every passage trains (e.g. experiments/annotations/transfer)
                  "training_sets": []},
         "model": {"backend": "static.v1", "backend_options": {}, "head": "logreg.v1", "C_grid": [1.0, 4.0, 16.0],

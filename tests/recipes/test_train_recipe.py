@@ -364,3 +364,32 @@ def test_a_training_set_that_shares_a_document_with_the_evaluation_sets_is_refus
     config.write_text(config.read_text().replace(f'training_sets = ["{tmp_path / "ood"}"]', 'training_sets = "x"'))
     with pytest.raises(ValueError, match="data.training_sets must be a list"):
         run_experiment(config, results_root=tmp_path / "results", progress=False)
+
+
+@pytest.mark.parametrize("in_model, other", [(False, "model_with_synthetic"), (True, "model_without_synthetic")])
+def test_synthetic_passages_are_reported_with_and_without(synthetic, in_model, other):
+    """Named synthetic files always give two fits: the model on its side of data.synthetic_in_model and the
+    same recipe on the other side, reported beside it in domain and out of domain."""
+    config, tmp_path = synthetic
+    written = tmp_path / "synthetic_passages.jsonl"
+    written.write_text("".join(json.dumps({"synthetic_id": f"s{i}", "text": sentence, "labels": [theme],
+                                           "synthetic": True, "author": "test"}) + "\n"
+                               for i, (theme, sentence) in enumerate(
+                                   (theme, s) for theme, sentences in THEMES.items() if theme for s in sentences)))
+    run = run_experiment(config, results_root=tmp_path / "results", progress=False,
+                         overrides=[f'data.synthetic=["{written}"]', f"data.synthetic_in_model={str(in_model).lower()}",
+                                    'baselines.run=[]'])
+    metrics = json.loads((run / "metrics.json").read_text())
+    assert set(metrics["results"]) == {"model", other}
+    assert metrics["synthetic"]["in_model"] is in_model and metrics["synthetic"]["passages"] > 0
+    shown = "model with synthetic passages" if not in_model else "model without synthetic passages"
+    assert shown in metrics["out_of_domain"]["sets"]["ood test, English"]["results"]
+    report = (run / "report.md").read_text()
+    assert shown in report and ("NOT in this model" in report) is not in_model
+
+
+def test_synthetic_in_model_must_be_a_bool(synthetic):
+    config, tmp_path = synthetic
+    with pytest.raises(ValueError, match="synthetic_in_model"):
+        run_experiment(config, results_root=tmp_path / "results", progress=False,
+                       overrides=['data.synthetic_in_model="yes"'])
