@@ -96,7 +96,9 @@ class PolicyClassifier(ClassifierMixin, BaseEstimator):
     thresholds : ``"f1"`` (tune per label on out-of-fold probabilities), ``"f1_source_mean"`` (tune per
         label for the mean of the F1s of each source, the part of each ``groups`` key before ``"|"``
         (``"corpus|document"``), over sources with at least :data:`MIN_SOURCE_POSITIVES` positives of
-        that label: a large source no longer sets every threshold alone) or ``"fixed"`` (0.5).
+        that label, the rows of all other sources counting as one more: a large source no longer sets
+        every threshold alone; a small one can pull a threshold below the large one's negatives) or
+        ``"fixed"`` (0.5).
     cv : folds for the out-of-fold scores (grouped by ``groups`` when given).
     random_state : seed for the folds and the solver.
     scope : ``None`` or a dict (see :mod:`darien_nlp.scope`): also fit a scope head, the
@@ -164,12 +166,15 @@ class PolicyClassifier(ClassifierMixin, BaseEstimator):
         ``scope_negatives`` (texts or ``(text, context)`` pairs, with ``scope_negative_groups`` for
         their documents) are label-less passages that train only the scope head (``scope``)."""
         self._validate_params()
+        groups = None if groups is None else list(groups)  # read more than once (folds, scope, thresholds)
         if scope_negatives is not None and self.scope is None:
             raise ValueError("scope_negatives train the scope head; pass scope={...} to use them")
         texts = _check_X(X, pairs=_reads_context(BACKENDS[resolve_backend(self.backend)]))
         labels = _as_label_matrix(Y)
         if len(texts) != labels.shape[0]:
             raise ValueError(f"X has {len(texts)} texts but Y has {labels.shape[0]} rows")
+        if groups is not None and len(groups) != len(texts):
+            raise ValueError(f"groups has {len(groups)} entries for {len(texts)} texts")
         if len(texts) < 2:
             raise ValueError("PolicyClassifier needs at least 2 training texts")
         embedder = make_embedder(self.backend, **(self.backend_options or {}))
@@ -206,15 +211,18 @@ class PolicyClassifier(ClassifierMixin, BaseEstimator):
             raise ValueError(f"The scope head needs a pretrained backend (e.g. 'context' over 'static'); "
                              f"{options['backend']!r} {options['backend_options']} learns from its texts")
         negatives = [] if negatives is None else _check_X(negatives, pairs=True)
-        if negative_groups is not None and len(list(negative_groups)) != len(negatives):
-            raise ValueError(f"scope_negative_groups has {len(list(negative_groups))} entries for {len(negatives)} negatives")
+        negative_groups = None if negative_groups is None else list(negative_groups)
+        if negative_groups is not None and len(negative_groups) != len(negatives):
+            raise ValueError(f"scope_negative_groups has {len(negative_groups)} entries for {len(negatives)} negatives")
         items = list(texts) + list(negatives)
         target = np.concatenate([labels.any(axis=1), np.zeros(len(negatives), dtype=bool)]).astype(np.int64)
         if target.min() == target.max():
             raise ValueError("The scope head needs passages with labels and passages without any")
+        # With groups for both, a negative and a labelled passage of one document share a group, so no fold
+        # trains on a document it then scores (negatives may come from training-gold documents).
         own = [f"_passage{i}" for i in range(len(texts))] if groups is None else [str(g) for g in groups]
         other = ([f"_negative{i}" for i in range(len(negatives))] if negative_groups is None
-                 else [f"_negative|{g}" for g in negative_groups])
+                 else [str(g) if groups is not None else f"_negative|{g}" for g in negative_groups])
         all_groups = np.asarray(own + other)
         features = embedder.encode(self._scope_items(embedder, items))
         model = lambda: LogisticRegression(C=options["C"], class_weight="balanced", max_iter=2000,  # noqa: E731
@@ -280,7 +288,7 @@ class PolicyClassifier(ClassifierMixin, BaseEstimator):
         self.classes_ = np.array(LABELS)
         self.calibration_ = self._fit_calibration(held_scores, labels[held_index])
         self.thresholds_ = self._fit_thresholds(self._calibrate(held_scores), labels[held_index],
-                                                None if groups is None else [list(groups)[i] for i in held_index])
+                                                None if groups is None else [groups[i] for i in held_index])
         self.n_features_in_ = int(coef.shape[1])
         self.training_size_ = len(texts)
         return self
@@ -354,6 +362,8 @@ class PolicyClassifier(ClassifierMixin, BaseEstimator):
             if groups is None:
                 raise ValueError("thresholds='f1_source_mean' needs fit(..., groups=...) with 'source|document' keys")
             sources = np.array([str(g).split("|", 1)[0] for g in groups])
+            if len(sources) != len(labels):
+                raise ValueError(f"groups has {len(sources)} entries for {len(labels)} rows")
         grid = np.round(np.arange(0.02, 0.951, 0.01), 2) if sources is not None else \
             np.round(np.arange(0.05, 0.951, 0.01), 2)
 
@@ -367,9 +377,16 @@ class PolicyClassifier(ClassifierMixin, BaseEstimator):
             if column.sum() == 0:
                 continue
             everything = np.arange(len(column))
-            curves = [] if sources is None else [
-                f1_curve(rows, column[rows]) for rows in (np.flatnonzero(sources == s) for s in np.unique(sources))
-                if column[rows].sum() >= MIN_SOURCE_POSITIVES]
+            curves = []
+            if sources is not None:
+                # each source with enough positives counts once; the rows of the others count together,
+                # as one more source, so their negatives are never ignored
+                qualifying = {s for s in np.unique(sources) if column[sources == s].sum() >= MIN_SOURCE_POSITIVES}
+                rest = np.flatnonzero(~np.isin(sources, list(qualifying)))
+                curves = [f1_curve(rows, column[rows]) for rows in
+                          (np.flatnonzero(sources == s) for s in sorted(qualifying))]
+                if len(rest) and curves:
+                    curves.append(f1_curve(rest, column[rest]))
             f1 = np.mean(curves, axis=0) if curves else f1_curve(everything, column)
             best = np.flatnonzero(f1 == f1.max())
             thresholds[j] = grid[best[len(best) // 2]]  # middle of the best plateau: stable

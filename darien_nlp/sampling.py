@@ -498,7 +498,8 @@ def round_exclusions(records: list[dict], round_number: int) -> set[tuple[str, s
 
 def scope_negatives(corpora_dir: str | Path, size: int, *, seed: int = 0, exclude_docs: set[tuple[str, str]] = frozenset(),
                     context_chars: int | None = None, far: int = 0,
-                    annotated: dict[tuple[str, str], list[tuple[int, int]]] | None = None) -> list:
+                    annotated: dict[tuple[str, str], list[tuple[int, int]]] | None = None,
+                    exclude_texts: set[str] = frozenset()) -> list:
     """Passages of training-corpus pages that never mention migration, as label-less training passages.
 
     The annotation guide gives no label outside migration, so a page with no migration term at all
@@ -515,15 +516,24 @@ def scope_negatives(corpora_dir: str | Path, size: int, *, seed: int = 0, exclud
     ``annotated`` maps ``(corpus, doc_key)`` of training-gold documents to their annotated spans
     ``(start, end)``: the page pool skips those documents whole, the far pool reads them but skips every
     passage that overlaps an annotated span (a transcript's gold sits near its migration talk; the rest of
-    it is the Spanish text the rule is for). Evaluation documents belong in ``exclude_docs``.
+    it is the Spanish text the rule is for). Evaluation documents belong in ``exclude_docs``; the sha256
+    of evaluation passages' texts in ``exclude_texts`` (stock lines recur across documents: a negative
+    never repeats an evaluation passage word for word).
     Returns :class:`darien_nlp.data.GoldPassage` objects with ``annotation_pass="scope-rule"``.
     """
     rng = random.Random(seed)
     annotated = {key: sorted(spans) for key, spans in (annotated or {}).items()}
     pools = (("scope_negative", lambda root: _page_negatives(root, set(exclude_docs) | set(annotated)), size),
              ("scope_negative_far", lambda root: _far_negatives(root, exclude_docs, annotated), far))
+    exclude_texts = set(exclude_texts)
+
+    def unseen(candidates):
+        if not exclude_texts:
+            return candidates
+        return (found for found in candidates if found[2].sha256 not in exclude_texts)
+
     picked = [negative for stratum, candidates, n in pools if n
-              for negative in _reservoir(candidates(Path(corpora_dir)), n, rng,
+              for negative in _reservoir(unseen(candidates(Path(corpora_dir))), n, rng,
                                          lambda found, stratum=stratum: _negative(stratum, *found, context_chars))]
     return sorted(picked, key=lambda g: (g.corpus, g.passage_id))
 

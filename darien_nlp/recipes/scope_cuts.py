@@ -24,7 +24,7 @@ from ..experiments import Recipe, RunContext
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["RECIPE", "run", "cut_table", "gated_table"]
+__all__ = ["RECIPE", "run", "cut_table", "gated_table", "with_halves"]
 
 
 def cut_table(scores, in_scope, cuts) -> list[dict[str, Any]]:
@@ -54,10 +54,15 @@ def gated_table(scores, probabilities, thresholds, truth, cuts, min_positives: i
     [{'cut': 0.5, 'labelled': 0.5, 'macro_f1': 1.0}]
     """
     scores = np.asarray(scores, dtype=float)
-    probabilities = np.asarray(probabilities, dtype=float).reshape(len(scores), -1)
-    truth = np.asarray(truth, dtype=bool).reshape(len(scores), -1)
-    if probabilities.shape != truth.shape:
-        raise ValueError(f"probabilities and truth must have the same shape. Got {probabilities.shape} and {truth.shape}.")
+    width = len(np.atleast_1d(thresholds))
+    probabilities = np.asarray(probabilities, dtype=float)
+    truth = np.asarray(truth, dtype=bool)
+    if not len(scores):  # an empty set: rows of nan, never a crash
+        probabilities, truth = probabilities.reshape(0, width), truth.reshape(0, width)
+    if probabilities.shape != (len(scores), width) or truth.shape != probabilities.shape:
+        raise ValueError(f"probabilities and truth must have the same shape, one row per score and one column per "
+                         f"threshold. Got {probabilities.shape} and {truth.shape} for {len(scores)} scores and "
+                         f"{width} thresholds.")
     above = probabilities >= np.asarray(thresholds, dtype=float)
     supported = np.flatnonzero(truth.sum(0) >= min_positives)
     rows = []
@@ -71,13 +76,30 @@ def gated_table(scores, probabilities, thresholds, truth, cuts, min_positives: i
     return rows
 
 
+def with_halves(sets: dict[str, list]) -> dict[str, list]:
+    """``sets`` with the out-of-scope set also split by its documents' split (``"<name>, dev documents"``,
+    ``"<name>, test documents"``; a half with no passage is left out), so a cut can be chosen on the dev
+    half while the test half stays unseen."""
+    from .ood import OUT_OF_SCOPE
+
+    out: dict[str, list] = {}
+    for name, gold in sets.items():
+        out[name] = gold
+        if name == OUT_OF_SCOPE:
+            for split in ("dev", "test"):
+                half = [g for g in gold if g.split == split]
+                if half:
+                    out[f"{name}, {split} documents"] = half
+    return out
+
+
 def run(context: RunContext) -> dict[str, Any]:
     from ..api import load_model
     from ..data import load_gold
     from ..evaluate import markdown_table
     from ..data import label_matrix
     from ..taxonomy import LABELS
-    from .ood import MIN_POSITIVES, OUT_OF_SCOPE, load_sets
+    from .ood import MIN_POSITIVES, load_sets
 
     config = context.config
     data = config["data"]
@@ -93,11 +115,7 @@ def run(context: RunContext) -> dict[str, Any]:
         corpora, annotations=context.path(data["annotations"]), include_seeds=False, splits=list(data["splits"]),
         context_chars=window)}
     if data["ood"]:
-        for name, gold in load_sets(corpora, context.path(data["ood"]), window)[0].items():
-            sets[name] = gold
-            if name == OUT_OF_SCOPE:  # its dev half can choose a cut; its test half stays unseen
-                for split in ("dev", "test"):
-                    sets[f"{name}, {split} documents"] = [g for g in gold if g.split == split]
+        sets.update(with_halves(load_sets(corpora, context.path(data["ood"]), window)[0]))
     results = {}
     for name, gold in sets.items():
         items = [(g.text, g.context) for g in gold] if getattr(model, "uses_context", False) else [g.text for g in gold]
@@ -117,7 +135,7 @@ def run(context: RunContext) -> dict[str, Any]:
              f"≥ {MIN_POSITIVES} positives in the set.", ""]
     for name, block in results.items():
         lines += [f"## {name}: {block['passages']:,} passages, {block['in_scope']:,} in scope", "",
-                  markdown_table([dict(r, cut=f"{r['cut']:.3f}" + (" (own)" if abs(r["cut"] - own) < 1e-9 else ""))
+                  markdown_table([dict(r, cut=f"{r['cut']:.3f}" + (" (own)" if abs(r["cut"] - own) < 5e-5 else ""))
                                   for r in block["cuts"]],
                                  ["cut", "kept", "recall", "precision", "labelled", "macro_f1"]), ""]
     report = "\n".join(lines)

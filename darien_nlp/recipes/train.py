@@ -135,6 +135,7 @@ def run(context: RunContext) -> dict:
     in_model = config["data"]["synthetic_in_model"]
     if not isinstance(in_model, bool):
         raise ValueError(f"data.synthetic_in_model must be true or false. Got {in_model!r} instead.")
+    base = train  # the gold without synthetic passages: the fit beside the model flips them (below)
     gold_train = train = train + (synthetic if in_model else [])
     teacher, distilled, distill_summary = _distilled(context, gold, window, seed)
     train = train + distilled
@@ -199,9 +200,12 @@ def run(context: RunContext) -> dict:
                 training_inputs(without), label_matrix(without), groups=[f"{g.corpus}|{g.doc_id}" for g in without],
                 **scope_arguments())
             logger.info("student without distillation fitted in %.1f s", time.perf_counter() - started)
-    if synthetic:  # every report gives figures with and without them: the other side is fitted and shown beside
-        written = {id(g) for g in synthetic}
-        flipped = [g for g in training if id(g) not in written] if in_model else training + synthetic
+    flipped: list = []
+    if synthetic:  # every report gives figures with and without them: the other side is fitted and shown beside,
+        # its passages in the order the other setting of data.synthetic_in_model gives them (the passages read
+        # alone are drawn by position), so it is the model that setting would train
+        flipped = (base + ([] if in_model else synthetic) + distilled
+                   + (by_split["dev"] if model_config["refit_on_dev"] else []))
         started = time.perf_counter()
         others[WITHOUT_SYNTHETIC if in_model else WITH_SYNTHETIC] = make(
             model_config["backend"], best_C, head, options, with_scope=True).fit(
@@ -242,7 +246,7 @@ def run(context: RunContext) -> dict:
         "bare_share": bare_share,
         "train_size": len(training), "scope_negatives": negatives, "scope_negatives_far": far, "scope": scope,
         "synthetic": {label: sum(label in g.labels for g in synthetic) for label in LABELS}
-                     | {"passages": len(synthetic), "in_model": in_model},
+                     | {"passages": len(synthetic), "in_model": in_model, "other_fit_size": len(flipped)},
         "distill": distill_summary, "training_sets": added_summary,
         "scope_threshold": getattr(classifier, "scope_threshold_", None), "refit_on_dev": model_config["refit_on_dev"], "sizes": {k: len(v) for k, v in by_split.items()},
         "training_fingerprint": fingerprint,
@@ -389,6 +393,16 @@ def _evaluation_docs(context) -> set:
     return {(r["corpus"], record_doc(r)) for r in read_annotations(evaluation / "gold.jsonl")}
 
 
+def _evaluation_texts(context) -> set:
+    """sha256 of every evaluation-set passage's text (``data.evaluation_sets``), from its records."""
+    from ..data import read_annotations
+
+    evaluation = context.path(context.config["data"]["evaluation_sets"])
+    if evaluation is None or not (evaluation / "gold.jsonl").is_file():
+        return set()
+    return {r["sha256"] for r in read_annotations(evaluation / "gold.jsonl") if r.get("sha256")}
+
+
 def _annotated_docs(context, gold) -> set:
     """``(corpus file, doc_key)`` of every document with gold: the training gold's and the evaluation sets'."""
     from ..data import doc_key
@@ -451,6 +465,7 @@ def _scope_negatives(context, gold, size, seed, window, far=0) -> list:
     plus ``far`` passages of the new corpora far from any migration term. Every document of the evaluation
     sets and of the dev and test splits is skipped whole; a training-gold document is skipped whole by the
     page pool and, by the far pool, only where its annotated passages lie."""
+    from ..corpus import text_sha256
     from ..data import doc_key
     from ..sampling import scope_negatives
 
@@ -460,8 +475,10 @@ def _scope_negatives(context, gold, size, seed, window, far=0) -> list:
             annotated.setdefault((g.corpus, doc_key(g.doc_id)), []).append((g.start, g.end))
     held_out = {(g.corpus, doc_key(g.doc_id)) for g in gold if g.split != "train"} | _evaluation_docs(context)
     annotated = {key: spans for key, spans in annotated.items() if key not in held_out}
+    # and no negative repeats an evaluation passage's text (stock lines recur in other documents)
+    texts = {text_sha256(g.text) for g in gold if g.split != "train"} | _evaluation_texts(context)
     negatives = scope_negatives(context.corpora(), size, seed=seed, exclude_docs=held_out, context_chars=window,
-                                far=far, annotated=annotated)
+                                far=far, annotated=annotated, exclude_texts=texts)
     logger.info("scope negatives: %d passages of pages that never mention migration, %d of the new corpora far "
                 "from any migration term", sum(g.stratum == "scope_negative" for g in negatives),
                 sum(g.stratum == "scope_negative_far" for g in negatives))
@@ -552,7 +569,7 @@ def _describe_synthetic(summary) -> str:
             "never in an evaluation set), positives per label " + ", ".join(f"{l} {counts[l]}" for l in LABELS)
             + (". They train this model; the same recipe without them is reported beside it"
                if in_model else ". They are NOT in this model; the same recipe with them is reported beside it")
-            + " (rows 'with / without synthetic passages').")
+            + " in the training report (rows 'with / without synthetic passages').")
 
 
 def _describe_scope(summary) -> str:
@@ -679,6 +696,14 @@ def report_tables(summary) -> list[str]:
     return lines
 
 
+#: How the card names each ``model.thresholds`` choice.
+_THRESHOLD_WORDS = {"f1": "per-label thresholds tuned for F1 on out-of-fold probabilities",
+                    "f1_source_mean": "per-label thresholds tuned for the mean of each source's F1 on out-of-fold "
+                                      "probabilities (sources with at least 10 positives of the label; the rest "
+                                      "as one more)",
+                    "fixed": "a fixed threshold of 0.5 per label"}
+
+
 def _card(config, summary) -> str:
     test = summary["results"]["model"].get("test", {})
     lines = [
@@ -692,7 +717,8 @@ def _card(config, summary) -> str:
         "## Model",
         (f"{_describe(config, summary)} tuned for F1. " if summary.get("head") == "finetune.v1" else
          f"{_describe(config, summary)} one class-weighted logistic regression per label, "
-         "Platt-calibrated on out-of-fold scores, per-label thresholds tuned for F1 on out-of-fold probabilities. ")
+         "Platt-calibrated on out-of-fold scores, " + _THRESHOLD_WORDS.get(config["model"]["thresholds"], "")
+         + ". ")
         + (_describe_scope(summary) + " " if summary.get("scope") else "")
         + "Stored as safetensors + JSON with a sha256 manifest; no pickle.", "",
         "## Data",

@@ -174,7 +174,7 @@ def test_far_scope_negatives_read_training_documents_around_their_gold(tmp_path)
     from darien_nlp.data import doc_key
     from darien_nlp.sampling import CORPUS_FILES, OOD_CORPUS_FILES, scope_negatives
 
-    filler = "Se habló del clima en la capital. " * 60
+    filler = ("Se habló del clima en la capital. " * 60).strip()  # no trailing space: offsets as written
     first = "El programa de desarrollo económico y vivienda apoya a las familias de Oaxaca con créditos."
     second = "La seguridad social y la salud de los trabajadores de Sonora reciben apoyo del gobierno federal."
     text = "\n\n".join([first, filler, second])
@@ -191,6 +191,17 @@ def test_far_scope_negatives_read_training_documents_around_their_gold(tmp_path)
         name for name in CORPUS_FILES.values() if name != CORPUS_FILES["wh"])  # the annotated page skipped whole
     without = scope_negatives(tmp_path, 5, seed=1, exclude_docs=excluded, far=5)
     assert sorted(g.text for g in without if g.stratum == "scope_negative_far") == sorted([first, second])
+    # a span that ends exactly where a passage starts does not touch it (half-open spans)
+    start = text.index(second)
+    touching = {(mx, doc_key("mx/train")): [(start - 2, start)]}
+    drawn = scope_negatives(tmp_path, 5, seed=1, exclude_docs=excluded, far=5, annotated=touching)
+    assert sorted(g.text for g in drawn if g.stratum == "scope_negative_far") == sorted([first, second])
+    # a negative never repeats an evaluation passage's text, whatever its document
+    from darien_nlp.corpus import text_sha256
+
+    drawn = scope_negatives(tmp_path, 5, seed=1, exclude_docs=excluded, far=5,
+                            exclude_texts={text_sha256(second), text_sha256(TAX_PAGE["text"])})
+    assert [g.text for g in drawn] == [first]
 
 
 def test_transfer_round_skips_every_document_of_the_evaluation_set(tmp_path):

@@ -82,26 +82,37 @@ def test_bad_training_data(train_data):
 
 def test_source_mean_thresholds_listen_to_every_source():
     """thresholds='f1_source_mean': a small source whose positives score low pulls a label's threshold down
-    (pooled F1 follows the large source alone); a source with too few positives takes no part; without
-    groups it is a clear error."""
+    (pooled F1 follows the large source alone), at the cost of the large source's negatives (each source
+    counts once); sources under the minimum count together as one more source, so their negatives are not
+    ignored; without groups it is a clear error."""
     from darien_nlp.classifier import MIN_SOURCE_POSITIVES
 
     rng = np.random.default_rng(0)
-    # large source: positives at 0.8, negatives at 0.3; small source: positives at 0.2, negatives at 0.05
-    large_pos, large_neg, small_pos, small_neg = 400, 400, MIN_SOURCE_POSITIVES, 20
-    scores = np.concatenate([rng.normal(0.8, 0.03, large_pos), rng.normal(0.3, 0.03, large_neg),
-                             rng.normal(0.2, 0.01, small_pos), rng.normal(0.05, 0.01, small_neg)])
-    truth = np.concatenate([np.ones(large_pos), np.zeros(large_neg), np.ones(small_pos), np.zeros(small_neg)])
-    groups = [f"large|{i}" for i in range(large_pos + large_neg)] + [f"small|{i}" for i in range(small_pos + small_neg)]
-    probabilities = np.tile(scores[:, None], (1, len(LABELS)))
-    labels = np.tile(truth[:, None], (1, len(LABELS))).astype(int)
 
-    pooled = PolicyClassifier(thresholds="f1")._fit_thresholds(probabilities, labels, groups)
-    mean = PolicyClassifier(thresholds="f1_source_mean")._fit_thresholds(probabilities, labels, groups)
-    assert (pooled > 0.35).all()  # between the large source's classes: the small source's positives are lost
-    assert (mean > 0.1).all() and (mean < 0.2).all()  # catches both sources' positives, no negative
-    few = [g.replace("small|", "large|") if i % 2 else g for i, g in enumerate(groups)]  # 'small' keeps < 10 positives
-    fewer = PolicyClassifier(thresholds="f1_source_mean")._fit_thresholds(probabilities, labels, few)
-    assert (fewer > 0.35).all()  # the small source, now under the minimum, no longer pulls it down
+    def rows(source, n, centre, positive):
+        return rng.normal(centre, 0.005, n), np.full(n, positive), [f"{source}|{i}" for i in range(n)]
+
+    parts = [rows("large", 400, 0.8, 1), rows("large", 400, 0.3, 0),
+             rows("small", MIN_SOURCE_POSITIVES, 0.2, 1), rows("small", 20, 0.05, 0)]
+    tiny = [rows("tiny", 2, 0.8, 1), rows("tiny", 300, 0.17, 0)]  # under the minimum: counts as the rest
+
+    def fit(mode, chosen):
+        scores = np.concatenate([p[0] for p in chosen])
+        truth = np.concatenate([p[1] for p in chosen])
+        groups = [g for p in chosen for g in p[2]]
+        probabilities = np.tile(scores[:, None], (1, len(LABELS)))
+        labels = np.tile(truth[:, None], (1, len(LABELS))).astype(int)
+        return PolicyClassifier(thresholds=mode)._fit_thresholds(probabilities, labels, groups), probabilities, labels
+
+    pooled = fit("f1", parts)[0]
+    mean = fit("f1_source_mean", parts)[0]
+    assert (pooled > 0.3).all()  # above the large source's negatives: the small source's positives are lost
+    assert (mean > 0.05).all() and (mean < 0.2).all()  # catches the small source's positives too
+    with_rest = fit("f1_source_mean", parts + tiny)[0]
+    assert (with_rest > 0.17).all() and (with_rest < 0.2).all()  # the tiny source's 300 negatives count
+    assert (mean < 0.17).all()  # without them the plateau's middle lies below where they score
+    probabilities, labels = fit("f1", parts)[1:]
     with pytest.raises(ValueError, match="needs fit\\(\\.\\.\\., groups"):
         PolicyClassifier(thresholds="f1_source_mean")._fit_thresholds(probabilities, labels, None)
+    with pytest.raises(ValueError, match="groups has 3 entries"):
+        PolicyClassifier(thresholds="f1_source_mean")._fit_thresholds(probabilities, labels, ["a|1", "a|2", "b|1"])

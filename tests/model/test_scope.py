@@ -102,6 +102,9 @@ def test_saved_scope_round_trips_and_the_predictor_agrees(scoped):
     assert passed.any() and (~passed).any()
     np.testing.assert_allclose(ungated[passed], gated[passed], atol=1e-9)
     assert (gated[~passed] < predictor.thresholds_).all() and (ungated[~passed] >= gated[~passed] - 1e-9).all()
+    assert (ungated[~passed] > gated[~passed] + 1e-6).any()  # the gate did cap some of them: these are not gated
+    scores = predictor.embedder_.project(texts, predictor.coef_) + predictor.intercept_
+    np.testing.assert_allclose(ungated, predictor._calibrated(scores), atol=1e-12)
 
 
 def test_classify_reports_the_scope_score(scoped):

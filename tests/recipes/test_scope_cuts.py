@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 from darien_nlp.experiments import run_experiment
-from darien_nlp.recipes.scope_cuts import cut_table, gated_table
+from darien_nlp.recipes.scope_cuts import cut_table, gated_table, with_halves
 
 
 def test_cut_table_counts_kept_recall_and_precision():
@@ -42,6 +42,29 @@ def test_gated_table_gates_labels_at_each_cut():
     assert np.isnan(row["macro_f1"])  # no label has enough positives
     with pytest.raises(ValueError, match="same shape"):
         gated_table(scores, probabilities, [0.5, 0.5], truth[:, :1], [0.5])
+
+
+def test_gated_table_on_an_empty_set_reports_nan():
+    (row,) = gated_table([], np.zeros((0, 5)), [0.5] * 5, np.zeros((0, 5)), [0.5])
+    assert row["cut"] == 0.5 and np.isnan(row["labelled"]) and np.isnan(row["macro_f1"])
+
+
+def test_the_out_of_scope_set_is_split_by_its_documents_split():
+    from darien_nlp.data import GoldPassage
+
+    def passage(i, split):
+        return GoldPassage(passage_id=f"p{i}", corpus="c", doc_id=f"d{i}", start=0, end=4, text="text", labels=(),
+                           split=split, annotation_pass="a")
+
+    sets = {"out of scope": [passage(0, "dev"), passage(1, "test"), passage(2, "test")],
+            "ood test, English": [passage(3, "test")]}
+    out = with_halves(sets)
+    assert list(out) == ["out of scope", "out of scope, dev documents", "out of scope, test documents",
+                         "ood test, English"]
+    assert [g.passage_id for g in out["out of scope, dev documents"]] == ["p0"]
+    assert [g.passage_id for g in out["out of scope, test documents"]] == ["p1", "p2"]
+    only_test = with_halves({"out of scope": [passage(1, "test")]})
+    assert list(only_test) == ["out of scope", "out of scope, test documents"]  # no empty half
 
 
 @pytest.mark.slow

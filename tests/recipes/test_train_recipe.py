@@ -386,6 +386,31 @@ def test_synthetic_passages_are_reported_with_and_without(synthetic, in_model, o
     assert shown in metrics["out_of_domain"]["sets"]["ood test, English"]["results"]
     report = (run / "report.md").read_text()
     assert shown in report and ("NOT in this model" in report) is not in_model
+    # the fit beside differs from the model by the synthetic passages alone
+    passages = metrics["synthetic"]["passages"]
+    assert metrics["synthetic"]["other_fit_size"] == metrics["train_size"] + (-passages if in_model else passages)
+
+
+def test_the_fit_beside_is_the_model_the_other_setting_trains(synthetic):
+    """The 'with synthetic passages' figures of a run that keeps them out are those of the model a run with
+    data.synthetic_in_model = true ships, and the other way round (with one C: a grid is searched on the
+    model's side only), dev passages refit and some passages read alone."""
+    config, tmp_path = synthetic
+    written = tmp_path / "synthetic_passages.jsonl"
+    written.write_text("".join(json.dumps({"synthetic_id": f"s{i}", "text": f"Report {i}: " + sentence,
+                                           "labels": [theme], "synthetic": True, "author": "test"}) + "\n"
+                               for i, (theme, sentence) in enumerate(
+                                   (theme, s) for theme, sentences in THEMES.items() if theme for s in sentences)))
+    runs = {}
+    for in_model in (False, True):
+        run = run_experiment(config, results_root=tmp_path / f"results-{in_model}", progress=False,
+                             overrides=[f'data.synthetic=["{written}"]', f"data.synthetic_in_model={str(in_model).lower()}",
+                                        "baselines.run=[]", "model.bare_share=0.3", "model.backend=context", "model.C_grid=[4.0]", "model.refit_on_dev=true",
+                                        'model.backend_options={inner="static", weight=0.5, window=200}',
+                                        f"output.model_dir={tmp_path / f'model-{in_model}'}"])
+        runs[in_model] = json.loads((run / "metrics.json").read_text())["results"]
+    assert runs[False]["model_with_synthetic"]["test"] == runs[True]["model"]["test"]
+    assert runs[True]["model_without_synthetic"]["test"] == runs[False]["model"]["test"]
 
 
 def test_synthetic_in_model_must_be_a_bool(synthetic):
