@@ -370,7 +370,9 @@ class PolicyClassifier(ClassifierMixin, BaseEstimator):
         def f1_curve(rows, column):
             predicted = probabilities[rows, j][:, None] >= grid  # (n, grid)
             true_positive = (predicted & (column[:, None] == 1)).sum(0)
-            return 2 * true_positive / (predicted.sum(0) + column.sum())
+            denominator = predicted.sum(0) + column.sum()
+            # rows with no positive and none flagged: nothing missed, nothing wrong (F1 taken as 1)
+            return np.where(denominator > 0, 2 * true_positive / np.maximum(denominator, 1), 1.0)
 
         for j in range(len(LABELS)):
             column = labels[:, j]

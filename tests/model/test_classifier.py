@@ -111,6 +111,8 @@ def test_source_mean_thresholds_listen_to_every_source():
     with_rest = fit("f1_source_mean", parts + tiny)[0]
     assert (with_rest > 0.17).all() and (with_rest < 0.2).all()  # the tiny source's 300 negatives count
     assert (mean < 0.17).all()  # without them the plateau's middle lies below where they score
+    no_positives = [rows("quiet", 0, 0.5, 1), rows("quiet", 300, 0.17, 0)]  # the rest has negatives only
+    assert (fit("f1_source_mean", parts + no_positives)[0] > 0.17).all()  # ... and they still count
     probabilities, labels = fit("f1", parts)[1:]
     with pytest.raises(ValueError, match="needs fit\\(\\.\\.\\., groups"):
         PolicyClassifier(thresholds="f1_source_mean")._fit_thresholds(probabilities, labels, None)
