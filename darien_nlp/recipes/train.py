@@ -383,24 +383,22 @@ def _synthetic(context, train, seed) -> list:
     return kept
 
 
-def _evaluation_docs(context) -> set:
-    """``(corpus file, doc_key)`` of every document of the evaluation sets (``data.evaluation_sets``)."""
-    from ..data import read_annotations, record_doc
-
-    evaluation = context.path(context.config["data"]["evaluation_sets"])
-    if evaluation is None or not (evaluation / "gold.jsonl").is_file():
-        return set()
-    return {(r["corpus"], record_doc(r)) for r in read_annotations(evaluation / "gold.jsonl")}
-
-
-def _evaluation_texts(context) -> set:
-    """sha256 of every evaluation-set passage's text (``data.evaluation_sets``), from its records."""
+def _evaluation_records(context) -> list[dict]:
+    """The records (references, no text) of the evaluation sets' gold (``data.evaluation_sets``); none
+    when the folder has no gold."""
     from ..data import read_annotations
 
     evaluation = context.path(context.config["data"]["evaluation_sets"])
     if evaluation is None or not (evaluation / "gold.jsonl").is_file():
-        return set()
-    return {r["sha256"] for r in read_annotations(evaluation / "gold.jsonl") if r.get("sha256")}
+        return []
+    return list(read_annotations(evaluation / "gold.jsonl"))
+
+
+def _evaluation_docs(context, records=None) -> set:
+    """``(corpus file, doc_key)`` of every document of the evaluation sets (``data.evaluation_sets``)."""
+    from ..data import record_doc
+
+    return {(r["corpus"], record_doc(r)) for r in (_evaluation_records(context) if records is None else records)}
 
 
 def _annotated_docs(context, gold) -> set:
@@ -473,10 +471,11 @@ def _scope_negatives(context, gold, size, seed, window, far=0) -> list:
     for g in gold:
         if g.split == "train":
             annotated.setdefault((g.corpus, doc_key(g.doc_id)), []).append((g.start, g.end))
-    held_out = {(g.corpus, doc_key(g.doc_id)) for g in gold if g.split != "train"} | _evaluation_docs(context)
+    records = _evaluation_records(context)
+    held_out = {(g.corpus, doc_key(g.doc_id)) for g in gold if g.split != "train"} | _evaluation_docs(context, records)
     annotated = {key: spans for key, spans in annotated.items() if key not in held_out}
     # and no negative repeats an evaluation passage's text (stock lines recur in other documents)
-    texts = {text_sha256(g.text) for g in gold if g.split != "train"} | _evaluation_texts(context)
+    texts = {text_sha256(g.text) for g in gold if g.split != "train"} | {r["sha256"] for r in records if r.get("sha256")}
     negatives = scope_negatives(context.corpora(), size, seed=seed, exclude_docs=held_out, context_chars=window,
                                 far=far, annotated=annotated, exclude_texts=texts)
     logger.info("scope negatives: %d passages of pages that never mention migration, %d of the new corpora far "
