@@ -418,3 +418,10 @@ def test_synthetic_in_model_must_be_a_bool(synthetic):
     with pytest.raises(ValueError, match="synthetic_in_model"):
         run_experiment(config, results_root=tmp_path / "results", progress=False,
                        overrides=['data.synthetic_in_model="yes"'])
+
+
+def test_the_recipe_offers_exactly_the_classifiers_threshold_rules():
+    from darien_nlp.classifier import _THRESHOLDS
+    from darien_nlp.recipes.train import _THRESHOLD_WORDS
+
+    assert set(_THRESHOLD_WORDS) == set(_THRESHOLDS)
