@@ -32,6 +32,7 @@ logger = logging.getLogger(__name__)
 
 _HEADS = ("logreg.v1", "finetune.v1")
 _THRESHOLDS = ("f1", "f1_source_mean", "fixed")
+_SOURCE_WEIGHTS = (None, "sqrt", "balanced")
 #: A source takes part in a label's ``f1_source_mean`` threshold only with this many positives of it.
 MIN_SOURCE_POSITIVES = 10
 
@@ -74,6 +75,27 @@ def _reads_context(backend) -> bool:
     return bool(getattr(backend, "uses_context", False))
 
 
+def source_weights(groups, scheme: str | None) -> np.ndarray | None:
+    """Per-passage weights for ``PolicyClassifier(source_weight=scheme)``: ``n_s ** -0.5`` (``"sqrt"``) or
+    ``1 / n_s`` (``"balanced"``) for the ``n_s`` passages of each source (the part of each ``groups`` key
+    before ``"|"``), rescaled to a mean of 1; ``None`` for ``scheme=None``.
+
+    >>> source_weights(["a|1", "a|2", "a|3", "b|9"], "balanced").round(2).tolist()
+    [0.67, 0.67, 0.67, 2.0]
+    """
+    if scheme is None:
+        return None
+    if scheme not in _SOURCE_WEIGHTS:
+        raise ValueError(f"source_weight must be one of {_SOURCE_WEIGHTS}; got {scheme!r}")
+    if groups is None:
+        raise ValueError(f"source_weight={scheme!r} needs fit(..., groups=...) with 'source|document' keys")
+    sources = np.array([str(g).split("|", 1)[0] for g in groups])
+    _, inverse, counts = np.unique(sources, return_inverse=True, return_counts=True)
+    per_source = counts.astype(np.float64) ** (-0.5 if scheme == "sqrt" else -1.0)
+    weights = per_source[inverse]
+    return weights * (len(weights) / weights.sum())
+
+
 def _sigmoid(z):
     return 1.0 / (1.0 + np.exp(-np.clip(z, -50, 50)))
 
@@ -99,6 +121,11 @@ class PolicyClassifier(ClassifierMixin, BaseEstimator):
         that label, the rows of all other sources counting as one more: a large source no longer sets
         every threshold alone; a small one can pull a threshold below the large one's negatives) or
         ``"fixed"`` (0.5).
+    source_weight : ``None`` (every training passage weighs 1), ``"sqrt"`` or ``"balanced"``: each
+        passage weighs ``n_s ** -0.5`` or ``1 / n_s`` for ``n_s`` passages of its source (the part of its
+        ``groups`` key before ``"|"``), rescaled to a mean of 1, so a small source (a publisher with a
+        hundred gold passages beside one with thousands) moves the label heads, their Platt calibration
+        and the F1 of their thresholds more than its count alone would.  The scope head is unweighted.
     cv : folds for the out-of-fold scores (grouped by ``groups`` when given).
     random_state : seed for the folds and the solver.
     scope : ``None`` or a dict (see :mod:`darien_nlp.scope`): also fit a scope head, the
@@ -121,7 +148,7 @@ class PolicyClassifier(ClassifierMixin, BaseEstimator):
     def __init__(self, *, backend: str = "static", backend_options: dict | None = None,
                  head: str = "logreg.v1", C: float = 4.0, class_weight: str | None = "balanced",
                  calibration: str | None = "sigmoid", thresholds: str = "f1", cv: int = 5,
-                 random_state: int = 0, scope: dict | None = None):
+                 random_state: int = 0, scope: dict | None = None, source_weight: str | None = None):
         self.backend = backend
         self.backend_options = backend_options
         self.head = head
@@ -132,6 +159,7 @@ class PolicyClassifier(ClassifierMixin, BaseEstimator):
         self.cv = cv
         self.random_state = random_state
         self.scope = scope
+        self.source_weight = source_weight
 
     # -- validation ---------------------------------------------------------------------------
     def _validate_params(self) -> None:
@@ -141,6 +169,7 @@ class PolicyClassifier(ClassifierMixin, BaseEstimator):
             ("class_weight", self.class_weight, {"balanced", None}),
             ("calibration", self.calibration, {"sigmoid", None}),
             ("thresholds", self.thresholds, set(_THRESHOLDS)),
+            ("source_weight", self.source_weight, set(_SOURCE_WEIGHTS)),
         ]
         for name, value, allowed in checks:
             if value not in allowed:
@@ -177,25 +206,28 @@ class PolicyClassifier(ClassifierMixin, BaseEstimator):
             raise ValueError(f"groups has {len(groups)} entries for {len(texts)} texts")
         if len(texts) < 2:
             raise ValueError("PolicyClassifier needs at least 2 training texts")
+        weights = source_weights(groups, self.source_weight)
         embedder = make_embedder(self.backend, **(self.backend_options or {}))
         if self.scope is not None:
             self._fit_scope(texts, labels, groups, scope_negatives, scope_negative_groups)
         if self.head == "finetune.v1":
+            if weights is not None:
+                raise ValueError("source_weight is not supported with head='finetune.v1'")
             return self._fit_finetuned(embedder, texts, labels, groups)
         if getattr(embedder, "tunable", False):
             raise ValueError(f"The backend {self.backend!r} is tuned with its head: use head='finetune.v1'")
         embedder.fit(texts)
         features = embedder.encode(texts)
         out_of_fold = self._out_of_fold_scores(texts, labels, groups,
-                                               features=None if embedder.trainable else features)
-        coef, intercept = self._fit_heads(features, labels)
+                                               features=None if embedder.trainable else features, weights=weights)
+        coef, intercept = self._fit_heads(features, labels, weights)
         self.embedder_ = embedder
         self.coef_ = coef
         self.intercept_ = intercept
         self.classes_ = np.array(LABELS)
-        self.calibration_ = self._fit_calibration(out_of_fold, labels)
+        self.calibration_ = self._fit_calibration(out_of_fold, labels, weights)
         probabilities = self._calibrate(out_of_fold)
-        self.thresholds_ = self._fit_thresholds(probabilities, labels, groups)
+        self.thresholds_ = self._fit_thresholds(probabilities, labels, groups, weights)
         self.n_features_in_ = int(features.shape[1])
         self.training_size_ = len(texts)
         return self
@@ -293,7 +325,7 @@ class PolicyClassifier(ClassifierMixin, BaseEstimator):
         self.training_size_ = len(texts)
         return self
 
-    def _fit_heads(self, features, labels) -> tuple[np.ndarray, np.ndarray]:
+    def _fit_heads(self, features, labels, weights=None) -> tuple[np.ndarray, np.ndarray]:
         from sklearn.linear_model import LogisticRegression
 
         coef = np.zeros((len(LABELS), features.shape[1]), dtype=np.float64)
@@ -305,12 +337,12 @@ class PolicyClassifier(ClassifierMixin, BaseEstimator):
                 continue
             model = LogisticRegression(C=self.C, class_weight=self.class_weight, max_iter=2000,
                                        random_state=self.random_state)
-            model.fit(features, column)
+            model.fit(features, column, sample_weight=weights)
             coef[j] = model.coef_[0]
             intercept[j] = model.intercept_[0]
         return coef, intercept
 
-    def _out_of_fold_scores(self, texts, labels, groups, *, features=None) -> np.ndarray:
+    def _out_of_fold_scores(self, texts, labels, groups, *, features=None, weights=None) -> np.ndarray:
         """Decision scores for each training text from a model that did not see it."""
         from sklearn.model_selection import GroupKFold, KFold
 
@@ -323,19 +355,20 @@ class PolicyClassifier(ClassifierMixin, BaseEstimator):
             splitter = KFold(n_splits=n_splits, shuffle=True, random_state=self.random_state).split(np.zeros(len(texts)))
         scores = np.zeros(labels.shape, dtype=np.float64)
         for train_index, test_index in splitter:
+            fold_weights = None if weights is None else weights[train_index]
             if features is not None:  # a pretrained embedder: encode once, slice per fold
-                coef, intercept = self._fit_heads(features[train_index], labels[train_index])
+                coef, intercept = self._fit_heads(features[train_index], labels[train_index], fold_weights)
                 scores[test_index] = np.asarray(features[test_index] @ coef.T) + intercept
                 continue
             embedder = make_embedder(self.backend, **(self.backend_options or {}))
             train_texts = [texts[i] for i in train_index]
             embedder.fit(train_texts)
-            coef, intercept = self._fit_heads(embedder.encode(train_texts), labels[train_index])
+            coef, intercept = self._fit_heads(embedder.encode(train_texts), labels[train_index], fold_weights)
             held_out = embedder.encode([texts[i] for i in test_index])
             scores[test_index] = np.asarray(held_out @ coef.T) + intercept
         return scores
 
-    def _fit_calibration(self, scores, labels) -> np.ndarray:
+    def _fit_calibration(self, scores, labels, weights=None) -> np.ndarray:
         """Platt scaling per label: p = sigmoid(a * score + b), fitted on out-of-fold scores."""
         calibration = np.tile(np.array([1.0, 0.0]), (len(LABELS), 1))
         if self.calibration is None:
@@ -346,14 +379,14 @@ class PolicyClassifier(ClassifierMixin, BaseEstimator):
             column = labels[:, j]
             if column.min() == column.max():
                 continue
-            platt = LogisticRegression(C=1e4, max_iter=1000).fit(scores[:, [j]], column)
+            platt = LogisticRegression(C=1e4, max_iter=1000).fit(scores[:, [j]], column, sample_weight=weights)
             calibration[j] = [platt.coef_[0, 0], platt.intercept_[0]]
         return calibration
 
     def _calibrate(self, scores) -> np.ndarray:
         return _sigmoid(scores * self.calibration_[:, 0] + self.calibration_[:, 1])
 
-    def _fit_thresholds(self, probabilities, labels, groups=None) -> np.ndarray:
+    def _fit_thresholds(self, probabilities, labels, groups=None, weights=None) -> np.ndarray:
         thresholds = np.full(len(LABELS), 0.5)
         if self.thresholds == "fixed":
             return thresholds
@@ -367,12 +400,16 @@ class PolicyClassifier(ClassifierMixin, BaseEstimator):
         grid = np.round(np.arange(0.02, 0.951, 0.01), 2) if sources is not None else \
             np.round(np.arange(0.05, 0.951, 0.01), 2)
 
+        row_weight = np.ones(len(labels)) if weights is None else np.asarray(weights, dtype=np.float64)
+
         def f1_curve(rows, column):
+            # weighted counts (every weight 1 without source_weight)
             predicted = probabilities[rows, j][:, None] >= grid  # (n, grid)
-            true_positive = (predicted & (column[:, None] == 1)).sum(0)
-            denominator = predicted.sum(0) + column.sum()
+            weight = row_weight[rows][:, None]
+            true_positive = ((predicted & (column[:, None] == 1)) * weight).sum(0)
+            denominator = (predicted * weight).sum(0) + (column * row_weight[rows]).sum()
             # rows with no positive and none flagged: nothing missed, nothing wrong (F1 taken as 1)
-            return np.where(denominator > 0, 2 * true_positive / np.maximum(denominator, 1), 1.0)
+            return np.where(denominator > 0, 2 * true_positive / np.where(denominator > 0, denominator, 1.0), 1.0)
 
         for j in range(len(LABELS)):
             column = labels[:, j]

@@ -156,7 +156,8 @@ def run(context: RunContext) -> dict:
         return PolicyClassifier(backend=backend, backend_options=options or None, head=head, C=C,
                                 class_weight=model_config["class_weight"],
                                 calibration=model_config["calibration"], thresholds=model_config["thresholds"],
-                                cv=model_config["cv"], random_state=seed, scope=scope if with_scope else None)
+                                cv=model_config["cv"], random_state=seed, scope=scope if with_scope else None,
+                                source_weight=model_config["source_weight"] or None)
 
     def scope_arguments():
         if scope is None:
@@ -556,8 +557,17 @@ def _describe(config, summary) -> str:
         reads = (f" over `{options.get('inner', 'static_lex.v1')}`: each passage read beside the text around it "
                  f"({summary['window']} characters of its document each side, weight {options.get('weight', 0.7)}; "
                  f"{summary['bare_share']:.0%} of training passages read alone),")
+    weighted = _SOURCE_WEIGHT_WORDS.get(config["model"].get("source_weight") or "", "")
     return (f"Backend `{summary['backend']}`{reads} C = {summary['C']} (chosen on dev from "
-            f"{[s['C'] for s in summary['C_selection']]}),")
+            f"{[s['C'] for s in summary['C_selection']]}),{weighted}")
+
+
+#: How the card names each ``model.source_weight`` choice ("" for none).
+_SOURCE_WEIGHT_WORDS = {"": "",
+                        "sqrt": " each training passage weighted by 1/sqrt(passages of its corpus) in the heads, their "
+                                "calibration and their thresholds (a small corpus counts for more than its size),",
+                        "balanced": " each training passage weighted by 1/(passages of its corpus) in the heads, their "
+                                    "calibration and their thresholds (every corpus counts alike),"}
 
 
 def _describe_synthetic(summary) -> str:
@@ -759,7 +769,10 @@ RECIPE = Recipe(
                   # a scope head (darien_nlp.scope): {} for none, else backend, backend_options, C, keep
                   "scope": {},
                   "class_weight": "balanced",
-                  "calibration": "sigmoid", "thresholds": "f1", "cv": 5, "refit_on_dev": False},
+                  "calibration": "sigmoid", "thresholds": "f1", "cv": 5, "refit_on_dev": False,
+                  # "" (none), "sqrt" or "balanced": weigh each training passage by its corpus's size
+                  # (darien_nlp.classifier.source_weights)
+                  "source_weight": ""},
         # distillation: a trained model folder (name in models/ or path) labels unannotated corpus passages,
         # which join the training passages; "" for none. corpora: keys of sampling.CORPUS_FILES and
         # OOD_CORPUS_FILES; near / far: passages per corpus near a migration term / elsewhere; compare: also
@@ -777,6 +790,7 @@ RECIPE = Recipe(
              "model.head": ("logreg.v1", "finetune.v1"),
              "distill.corpora": ("wh", "state", "mx", "undp"),
              "baselines.run": ("tfidf", "minilm", "static", "hybrid", "static_lex", "zero_shot"),
-             "model.thresholds": tuple(_THRESHOLD_WORDS)},  # as darien_nlp.classifier._THRESHOLDS (a test checks)
+             "model.thresholds": tuple(_THRESHOLD_WORDS),  # as darien_nlp.classifier._THRESHOLDS (a test checks)
+             "model.source_weight": tuple(_SOURCE_WEIGHT_WORDS)},
     run=run,
 )

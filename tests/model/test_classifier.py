@@ -118,3 +118,47 @@ def test_source_mean_thresholds_listen_to_every_source():
         PolicyClassifier(thresholds="f1_source_mean")._fit_thresholds(probabilities, labels, None)
     with pytest.raises(ValueError, match="groups has 3 entries"):
         PolicyClassifier(thresholds="f1_source_mean")._fit_thresholds(probabilities, labels, ["a|1", "a|2", "b|1"])
+
+
+def test_source_weights_give_each_corpus_its_share():
+    """source_weights: 1/n_s ("balanced") or n_s ** -0.5 ("sqrt") per passage of each source, mean 1;
+    bad schemes and missing groups are clear errors."""
+    from darien_nlp.classifier import source_weights
+
+    groups = ["big|1"] * 90 + ["small|2"] * 10
+    balanced = source_weights(groups, "balanced")
+    assert balanced[:90].sum() == pytest.approx(balanced[90:].sum())  # both sources weigh alike
+    assert balanced.mean() == pytest.approx(1.0)
+    sqrt = source_weights(groups, "sqrt")
+    assert sqrt[:90].sum() / sqrt[90:].sum() == pytest.approx(3.0)  # sqrt(90) / sqrt(10)
+    assert source_weights(groups, None) is None
+    with pytest.raises(ValueError, match="needs fit\\(\\.\\.\\., groups"):
+        source_weights(None, "sqrt")
+    with pytest.raises(ValueError, match="The 'source_weight' parameter"):
+        PolicyClassifier(backend="tfidf", source_weight="equal").fit(["a", "b"], [[], ["enforcement"]])
+
+
+def test_source_weight_lets_a_small_source_move_the_heads():
+    """A small source whose positives use other words than the large source's: unweighted, the heads,
+    calibration and thresholds follow the large source and miss most of the small one's positives;
+    weighted by source they catch more of them. Pooled F1 on the large source stays high."""
+    rng = np.random.default_rng(1)
+    large_pos = ["dismantle smuggling networks at the border"] * 60
+    large_neg = ["the president spoke about the economy and jobs"] * 200
+    small_pos = [f"trafficking rings preying on people in transit {i % 3}" for i in range(8)]
+    small_neg = [f"a report on rainfall and harvests {i % 3}" for i in range(12)]
+    texts = large_pos + large_neg + small_pos + small_neg
+    labels = [["enforcement"]] * 60 + [[]] * 200 + [["enforcement"]] * 8 + [[]] * 12
+    groups = [f"large|{i % 40}" for i in range(260)] + [f"small|{i % 5}" for i in range(20)]
+    order = rng.permutation(len(texts))
+    texts, labels, groups = [texts[i] for i in order], [labels[i] for i in order], [groups[i] for i in order]
+    probe = ["trafficking rings preying on people in transit"]
+
+    def fit(weight):
+        return PolicyClassifier(backend="tfidf", cv=4, C=0.5, source_weight=weight).fit(texts, labels, groups=groups)
+
+    plain, weighted = fit(None), fit("balanced")
+    assert weighted.predict_proba(probe)[0, 0] > plain.predict_proba(probe)[0, 0]
+    assert weighted.predict(["dismantle smuggling networks at the border"])[0, 0] == 1
+    assert weighted.predict(["the president spoke about the economy and jobs"])[0, 0] == 0
+    assert fit("sqrt").get_params()["source_weight"] == "sqrt"
