@@ -172,11 +172,50 @@ def make_vectorizer(*, stop_phrases: Sequence[str] | None = None, extra_stop_wor
     >>> sorted(vectorizer.fit(["The President opened Safe Mobility offices."]).vocabulary_)
     ['mobility', 'mobility offices', 'offices', 'opened', 'opened safe', 'safe', 'safe mobility']
     """
+    return _count_vectorizer_class()(preprocessor=BoilerplateStripper(stop_phrases), stop_words=stop_words(extra_stop_words),
+                                        token_pattern=TOKEN_PATTERN, ngram_range=tuple(ngram_range), min_df=min_df,
+                                        max_df=max_df, max_features=max_features)
+
+
+_VECTORIZER_CLASS: list = []
+
+
+def _count_vectorizer_class():
+    """``TopicCountVectorizer``, built once on first use (importing this module does not import scikit-learn)."""
+    if _VECTORIZER_CLASS:
+        return _VECTORIZER_CLASS[0]
     from sklearn.feature_extraction.text import CountVectorizer
 
-    return CountVectorizer(preprocessor=BoilerplateStripper(stop_phrases), stop_words=stop_words(extra_stop_words),
-                           token_pattern=TOKEN_PATTERN, ngram_range=tuple(ngram_range), min_df=min_df, max_df=max_df,
-                           max_features=max_features)
+    class TopicCountVectorizer(CountVectorizer):
+        """A CountVectorizer whose fractional ``max_df`` gives way when there are too few documents for it.
+
+        Fitted on one joined document per topic, ``max_df=0.5`` over a single topic (a clusterer that found
+        one, or a tiny corpus) would allow no word at all and scikit-learn refuses ("max_df corresponds to <
+        documents than min_df"); with fewer documents than ``min_df / max_df`` the fit keeps every word
+        that passes ``min_df`` instead (``max_df`` as set is kept for the next fit)."""
+
+        def fit_transform(self, raw_documents, y=None):
+            documents = raw_documents if hasattr(raw_documents, "__len__") else list(raw_documents)
+            max_df = self.max_df
+            if isinstance(max_df, float) and max_df < 1.0:
+                least = self.min_df if isinstance(self.min_df, int) else self.min_df * len(documents)
+                if max_df * len(documents) < least:
+                    self.max_df = 1.0
+                    try:
+                        return super().fit_transform(documents, y)
+                    finally:
+                        self.max_df = max_df
+            return super().fit_transform(documents, y)
+
+    TopicCountVectorizer.__module__ = __name__
+    _VECTORIZER_CLASS.append(TopicCountVectorizer)
+    return TopicCountVectorizer
+
+
+def __getattr__(name):  # darien_nlp.topics.vectorizer.TopicCountVectorizer, built on first use
+    if name == "TopicCountVectorizer":
+        return _count_vectorizer_class()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 _CONTENT_CACHE: dict = {}

@@ -43,3 +43,24 @@ def test_spanish_french_portuguese_stop_words_but_not_english_words():
     assert {"dijeron", "pues", "entonces", "mis", "avons", "nous", "muito"} <= words
     assert not {"parole", "mayor", "general", "car", "local", "migrantes", "gobierno", "frontera"} & words
     assert content_words("Pues entonces dijeron que los migrantes cruzan la frontera") == ["migrantes", "cruzan", "frontera"]
+
+
+def test_a_fractional_max_df_gives_way_when_there_are_too_few_topics():
+    """One joined document per topic: with a single topic, max_df=0.5 allows no word and scikit-learn
+    refuses; the topic vectorizer keeps every word for that fit instead, and keeps max_df for the next."""
+    from sklearn.base import clone
+    from sklearn.feature_extraction.text import CountVectorizer
+
+    from darien_nlp.topics.vectorizer import TopicCountVectorizer
+
+    one_topic = ["Smuggling networks on the migrant route; smuggling arrests at the border."]
+    with pytest.raises(ValueError, match="max_df corresponds to < documents than min_df"):
+        CountVectorizer(max_df=0.5).fit_transform(one_topic)  # what a plain vectorizer does
+    vectorizer = make_vectorizer(max_df=0.5)
+    assert isinstance(vectorizer, TopicCountVectorizer)
+    counts = vectorizer.fit_transform(one_topic)
+    assert "smuggling" in vectorizer.vocabulary_ and counts.shape == (1, len(vectorizer.vocabulary_))
+    assert vectorizer.max_df == 0.5
+    vectorizer.fit(one_topic + ["Parole for refugees.", "Smuggling and forests.", "Smuggling routes."])
+    assert "smuggling" not in vectorizer.vocabulary_ and "parole" in vectorizer.vocabulary_  # 3 of 4 topics: > max_df
+    assert clone(vectorizer).get_params()["max_df"] == 0.5
