@@ -61,6 +61,7 @@ def _darien_system(path: str, settings: dict[str, Any], seed: int) -> dict[str, 
     model = TopicModel(embedder=settings["embedder"], embedder_options=dict(settings["embedder_options"]) or None,
                        reducer=settings["reducer"], n_components=settings["n_components"],
                        clusterer=settings["clusterer"], n_clusters=settings["n_clusters"],
+                       clusterer_options=dict(settings["clusterer_options"]) or None,
                        min_cluster_size=settings["min_cluster_size"], representation=list(settings["representation"]),
                        representation_options=settings["representation_options"] or None,
                        top_n_words=settings["top_n_words"], max_df=settings["max_df"],
@@ -276,7 +277,7 @@ RECIPE = Recipe(
         # darien_nlp's pipeline: the topic configs' settings
         "darien": {"embedder": "lsa", "embedder_options": {"n_components": 100, "min_df": 3, "max_df": 0.3},
                    "reducer": "pca", "n_components": 50, "clusterer": "kmeans", "n_clusters": 30,
-                   "min_cluster_size": 25, "representation": ["mmr"], "representation_options": {}, "top_n_words": 10, "max_df": 0.5,
+                   "clusterer_options": {}, "min_cluster_size": 25, "representation": ["mmr"], "representation_options": {}, "top_n_words": 10, "max_df": 0.5,
                    "max_fit_passages": 40000},
         # passages per growth step (0: the whole corpus) and settings that differ from [darien]
         "growth": {"sizes": [5000, 50000, 0], "darien": {}},
