@@ -33,6 +33,8 @@ logger = logging.getLogger(__name__)
 _HEADS = ("logreg.v1", "finetune.v1")
 _THRESHOLDS = ("f1", "f1_source_mean", "fixed")
 _SOURCE_WEIGHTS = (None, "sqrt", "balanced")
+#: The source of synthetic passages (``GoldPassage.corpus``): :func:`source_weights` leaves them at weight 1.
+SYNTHETIC_SOURCE = "synthetic"
 #: A source takes part in a label's ``f1_source_mean`` threshold only with this many positives of it.
 MIN_SOURCE_POSITIVES = 10
 
@@ -78,7 +80,8 @@ def _reads_context(backend) -> bool:
 def source_weights(groups, scheme: str | None) -> np.ndarray | None:
     """Per-passage weights for ``PolicyClassifier(source_weight=scheme)``: ``n_s ** -0.5`` (``"sqrt"``) or
     ``1 / n_s`` (``"balanced"``) for the ``n_s`` passages of each source (the part of each ``groups`` key
-    before ``"|"``), rescaled to a mean of 1; ``None`` for ``scheme=None``.
+    before ``"|"``; every training row counts, teacher-labelled ones included), rescaled to a mean of 1;
+    synthetic passages (source ``"synthetic"``) keep weight 1; ``None`` for ``scheme=None``.
 
     >>> source_weights(["a|1", "a|2", "a|3", "b|9"], "balanced").round(2).tolist()
     [0.67, 0.67, 0.67, 2.0]
@@ -89,11 +92,18 @@ def source_weights(groups, scheme: str | None) -> np.ndarray | None:
         raise ValueError(f"source_weight must be one of {_SOURCE_WEIGHTS}; got {scheme!r}")
     if groups is None:
         raise ValueError(f"source_weight={scheme!r} needs fit(..., groups=...) with 'source|document' keys")
-    sources = np.array([str(g).split("|", 1)[0] for g in groups])
-    _, inverse, counts = np.unique(sources, return_inverse=True, return_counts=True)
-    per_source = counts.astype(np.float64) ** (-0.5 if scheme == "sqrt" else -1.0)
-    weights = per_source[inverse]
-    return weights * (len(weights) / weights.sum())
+    keys = [str(g) for g in groups]
+    if keys and not any("|" in key for key in keys):
+        logger.warning("source_weight=%r: no groups key holds 'source|document', so every key counts as its own "
+                       "source", scheme)
+    sources = np.array([key.split("|", 1)[0] for key in keys])
+    weights = np.ones(len(sources), dtype=np.float64)
+    real = sources != SYNTHETIC_SOURCE  # passages written from the guide are no publisher: they keep weight 1
+    if real.any():
+        _, inverse, counts = np.unique(sources[real], return_inverse=True, return_counts=True)
+        per_source = counts.astype(np.float64) ** (-0.5 if scheme == "sqrt" else -1.0)
+        weights[real] = per_source[inverse] * (real.sum() / per_source[inverse].sum())
+    return weights
 
 
 def _sigmoid(z):
@@ -182,6 +192,8 @@ class PolicyClassifier(ClassifierMixin, BaseEstimator):
         if not (isinstance(self.cv, int) and self.cv >= 2):
             raise ValueError(f"The 'cv' parameter of PolicyClassifier must be an int >= 2. Got {self.cv!r} instead.")
         check_scope_options(self.scope)
+        if self.source_weight is not None and self.head == "finetune.v1":
+            raise ValueError("The 'source_weight' parameter of PolicyClassifier is not supported with head='finetune.v1'")
         if self.backend_options is not None and not isinstance(self.backend_options, dict):
             raise ValueError(
                 f"The 'backend_options' parameter of PolicyClassifier must be a dict or None. Got {self.backend_options!r} instead."
@@ -211,8 +223,6 @@ class PolicyClassifier(ClassifierMixin, BaseEstimator):
         if self.scope is not None:
             self._fit_scope(texts, labels, groups, scope_negatives, scope_negative_groups)
         if self.head == "finetune.v1":
-            if weights is not None:
-                raise ValueError("source_weight is not supported with head='finetune.v1'")
             return self._fit_finetuned(embedder, texts, labels, groups)
         if getattr(embedder, "tunable", False):
             raise ValueError(f"The backend {self.backend!r} is tuned with its head: use head='finetune.v1'")

@@ -15,6 +15,7 @@ Both lists are configurable: pass ``stop_phrases`` and ``extra_stop_words``.
 from __future__ import annotations
 
 import re
+from numbers import Integral
 from typing import Iterable, Sequence
 
 __all__ = ["BOILERPLATE_PHRASES", "MONTHS", "BoilerplateStripper", "stop_words", "make_vectorizer",
@@ -198,7 +199,7 @@ def _count_vectorizer_class():
             documents = raw_documents if hasattr(raw_documents, "__len__") else list(raw_documents)
             max_df = self.max_df
             if isinstance(max_df, float) and max_df < 1.0:
-                least = self.min_df if isinstance(self.min_df, int) else self.min_df * len(documents)
+                least = self.min_df if isinstance(self.min_df, Integral) else self.min_df * len(documents)
                 if max_df * len(documents) < least:
                     self.max_df = 1.0
                     try:
@@ -208,6 +209,7 @@ def _count_vectorizer_class():
             return super().fit_transform(documents, y)
 
     TopicCountVectorizer.__module__ = __name__
+    TopicCountVectorizer.__qualname__ = "TopicCountVectorizer"  # pickles by name (module __getattr__ below)
     _VECTORIZER_CLASS.append(TopicCountVectorizer)
     return TopicCountVectorizer
 

@@ -120,9 +120,9 @@ def test_source_mean_thresholds_listen_to_every_source():
         PolicyClassifier(thresholds="f1_source_mean")._fit_thresholds(probabilities, labels, ["a|1", "a|2", "b|1"])
 
 
-def test_source_weights_give_each_corpus_its_share():
-    """source_weights: 1/n_s ("balanced") or n_s ** -0.5 ("sqrt") per passage of each source, mean 1;
-    bad schemes and missing groups are clear errors."""
+def test_source_weights_give_each_corpus_its_share(caplog):
+    """source_weights: 1/n_s ("balanced") or n_s ** -0.5 ("sqrt") per passage of each source, mean 1 over the
+    real sources; synthetic passages keep weight 1; keys without a source warn; bad schemes are clear errors."""
     from darien_nlp.classifier import source_weights
 
     groups = ["big|1"] * 90 + ["small|2"] * 10
@@ -131,17 +131,23 @@ def test_source_weights_give_each_corpus_its_share():
     assert balanced.mean() == pytest.approx(1.0)
     sqrt = source_weights(groups, "sqrt")
     assert sqrt[:90].sum() / sqrt[90:].sum() == pytest.approx(3.0)  # sqrt(90) / sqrt(10)
+    with_synthetic = source_weights(groups + ["synthetic|s1", "synthetic|s2"], "balanced")
+    np.testing.assert_allclose(with_synthetic[:100], balanced)  # the real sources as without them
+    np.testing.assert_allclose(with_synthetic[100:], 1.0)  # not one more small source to boost
     assert source_weights(groups, None) is None
+    with caplog.at_level("WARNING", logger="darien_nlp.classifier"):
+        source_weights(["doc1", "doc2"], "sqrt")
+    assert "counts as its own source" in caplog.text
     with pytest.raises(ValueError, match="needs fit\\(\\.\\.\\., groups"):
         source_weights(None, "sqrt")
     with pytest.raises(ValueError, match="The 'source_weight' parameter"):
         PolicyClassifier(backend="tfidf", source_weight="equal").fit(["a", "b"], [[], ["enforcement"]])
+    with pytest.raises(ValueError, match="not supported with head='finetune.v1'"):
+        PolicyClassifier(backend="minilm_tuned", head="finetune.v1", source_weight="sqrt").fit(
+            ["a", "b"], [[], ["enforcement"]], groups=["x|1", "y|2"])
 
 
-def test_source_weight_lets_a_small_source_move_the_heads():
-    """A small source whose positives use other words than the large source's: unweighted, the heads,
-    calibration and thresholds follow the large source and miss most of the small one's positives;
-    weighted by source they catch more of them. Pooled F1 on the large source stays high."""
+def _weighted_data():
     rng = np.random.default_rng(1)
     large_pos = ["dismantle smuggling networks at the border"] * 60
     large_neg = ["the president spoke about the economy and jobs"] * 200
@@ -151,7 +157,13 @@ def test_source_weight_lets_a_small_source_move_the_heads():
     labels = [["enforcement"]] * 60 + [[]] * 200 + [["enforcement"]] * 8 + [[]] * 12
     groups = [f"large|{i % 40}" for i in range(260)] + [f"small|{i % 5}" for i in range(20)]
     order = rng.permutation(len(texts))
-    texts, labels, groups = [texts[i] for i in order], [labels[i] for i in order], [groups[i] for i in order]
+    return [texts[i] for i in order], [labels[i] for i in order], [groups[i] for i in order]
+
+
+def test_source_weight_lets_a_small_source_move_the_heads():
+    """A small source whose positives use other words than the large source's: weighted by source, the
+    heads score its positives higher; the large source's passages keep their labels."""
+    texts, labels, groups = _weighted_data()
     probe = ["trafficking rings preying on people in transit"]
 
     def fit(weight):
@@ -162,3 +174,51 @@ def test_source_weight_lets_a_small_source_move_the_heads():
     assert weighted.predict(["dismantle smuggling networks at the border"])[0, 0] == 1
     assert weighted.predict(["the president spoke about the economy and jobs"])[0, 0] == 0
     assert fit("sqrt").get_params()["source_weight"] == "sqrt"
+
+
+def test_source_weights_reach_every_fold_head_the_calibration_and_the_thresholds(monkeypatch):
+    """Each fold's heads get the weights of that fold's own training rows (the same GroupKFold split), the
+    final heads every row's weight, and Platt calibration and the thresholds the same weights."""
+    from sklearn.model_selection import GroupKFold
+
+    from darien_nlp.classifier import source_weights
+
+    texts, labels, groups = _weighted_data()
+    expected = source_weights(groups, "balanced")
+    seen = {"heads": [], "calibration": [], "thresholds": []}
+    original = {name: getattr(PolicyClassifier, name) for name in ("_fit_heads", "_fit_calibration", "_fit_thresholds")}
+
+    def spy(name, key):
+        def wrapper(self, *args, **kwargs):
+            weights = kwargs.get("weights", args[-1] if name != "_fit_thresholds" else args[3] if len(args) > 3 else None)
+            seen[key].append(None if weights is None else np.asarray(weights).copy())
+            return original[name](self, *args, **kwargs)
+        return wrapper
+
+    monkeypatch.setattr(PolicyClassifier, "_fit_heads", spy("_fit_heads", "heads"))
+    monkeypatch.setattr(PolicyClassifier, "_fit_calibration", spy("_fit_calibration", "calibration"))
+    monkeypatch.setattr(PolicyClassifier, "_fit_thresholds", spy("_fit_thresholds", "thresholds"))
+    PolicyClassifier(backend="static", cv=4, source_weight="balanced").fit(texts, labels, groups=groups)
+    folds = [train for train, _ in GroupKFold(n_splits=4).split(np.zeros(len(texts)), None, np.asarray(groups))]
+    assert len(seen["heads"]) == len(folds) + 1
+    for got, train_index in zip(seen["heads"], folds):
+        np.testing.assert_allclose(got, expected[train_index])
+    np.testing.assert_allclose(seen["heads"][-1], expected)
+    np.testing.assert_allclose(seen["calibration"][0], expected)
+    np.testing.assert_allclose(seen["thresholds"][0], expected)
+
+
+def test_weighted_thresholds_listen_to_a_small_source():
+    """Weighted F1: a small source whose positives score low pulls the threshold down only when weighted."""
+    from darien_nlp.classifier import source_weights
+
+    rng = np.random.default_rng(0)
+    scores = np.concatenate([rng.normal(0.8, 0.005, 400), rng.normal(0.3, 0.005, 400),
+                             rng.normal(0.2, 0.005, 10), rng.normal(0.05, 0.005, 20)])
+    truth = np.concatenate([np.ones(400), np.zeros(400), np.ones(10), np.zeros(20)]).astype(int)
+    groups = ["large|1"] * 800 + ["small|2"] * 30
+    probabilities = np.tile(scores[:, None], (1, len(LABELS)))
+    labels = np.tile(truth[:, None], (1, len(LABELS)))
+    plain = PolicyClassifier()._fit_thresholds(probabilities, labels, groups)
+    weighted = PolicyClassifier()._fit_thresholds(probabilities, labels, groups, source_weights(groups, "balanced"))
+    assert (plain > 0.3).all() and (weighted < 0.3).all()

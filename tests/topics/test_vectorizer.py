@@ -64,3 +64,16 @@ def test_a_fractional_max_df_gives_way_when_there_are_too_few_topics():
     vectorizer.fit(one_topic + ["Parole for refugees.", "Smuggling and forests.", "Smuggling routes."])
     assert "smuggling" not in vectorizer.vocabulary_ and "parole" in vectorizer.vocabulary_  # 3 of 4 topics: > max_df
     assert clone(vectorizer).get_params()["max_df"] == 0.5
+
+
+def test_topic_vectorizer_pickles_and_reads_numpy_integer_min_df():
+    import pickle
+
+    import numpy as np
+
+    vectorizer = make_vectorizer(max_df=0.5).fit(["Smuggling routes.", "Parole offices.", "Forest rivers."])
+    again = pickle.loads(pickle.dumps(vectorizer))
+    assert again.vocabulary_ == vectorizer.vocabulary_ and type(again) is type(vectorizer)
+    docs = ["Smuggling and parole.", "Parole for refugees.", "Smuggling and forests.", "Smuggling routes."]
+    numpy_min_df = make_vectorizer(max_df=0.5, min_df=np.int64(1)).fit(docs)
+    assert "smuggling" not in numpy_min_df.vocabulary_  # max_df still applies: 3 of 4 topics
