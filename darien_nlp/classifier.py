@@ -77,6 +77,11 @@ def _reads_context(backend) -> bool:
     return bool(getattr(backend, "uses_context", False))
 
 
+def _sources(groups) -> np.ndarray:
+    """The source of each ``groups`` key: its part before ``"|"`` (``"corpus|document"`` -> ``"corpus"``)."""
+    return np.array([str(g).split("|", 1)[0] for g in groups])
+
+
 def source_weights(groups, scheme: str | None) -> np.ndarray | None:
     """Per-passage weights for ``PolicyClassifier(source_weight=scheme)``: ``n_s ** -0.5`` (``"sqrt"``) or
     ``1 / n_s`` (``"balanced"``) for the ``n_s`` passages of each source (the part of each ``groups`` key
@@ -92,11 +97,11 @@ def source_weights(groups, scheme: str | None) -> np.ndarray | None:
         raise ValueError(f"source_weight must be one of {_SOURCE_WEIGHTS}; got {scheme!r}")
     if groups is None:
         raise ValueError(f"source_weight={scheme!r} needs fit(..., groups=...) with 'source|document' keys")
-    keys = [str(g) for g in groups]
-    if keys and not any("|" in key for key in keys):
+    groups = list(groups)
+    if groups and not any("|" in str(g) for g in groups):
         logger.warning("source_weight=%r: no groups key holds 'source|document', so every key counts as its own "
                        "source", scheme)
-    sources = np.array([key.split("|", 1)[0] for key in keys])
+    sources = _sources(groups)
     weights = np.ones(len(sources), dtype=np.float64)
     real = sources != SYNTHETIC_SOURCE  # passages written from the guide are no publisher: they keep weight 1
     if real.any():
@@ -404,7 +409,7 @@ class PolicyClassifier(ClassifierMixin, BaseEstimator):
         if self.thresholds == "f1_source_mean":
             if groups is None:
                 raise ValueError("thresholds='f1_source_mean' needs fit(..., groups=...) with 'source|document' keys")
-            sources = np.array([str(g).split("|", 1)[0] for g in groups])
+            sources = _sources(groups)
             if len(sources) != len(labels):
                 raise ValueError(f"groups has {len(sources)} entries for {len(labels)} rows")
         grid = np.round(np.arange(0.02, 0.951, 0.01), 2) if sources is not None else \

@@ -25,6 +25,9 @@ def test_shipped_files_load_as_training_only_passages():
     assert SHIPPED, "experiments/annotations/synthetic holds no files"
     passages = load_synthetic(SHIPPED)
     assert passages and all(g.split == "train" and g.corpus == "synthetic" and g.stratum == "synthetic" for g in passages)
+    from darien_nlp.classifier import SYNTHETIC_SOURCE
+
+    assert SYNTHETIC_SOURCE == "synthetic"  # source_weights leaves these passages at weight 1 by this name
     assert sum("environment" in g.labels for g in passages) >= 20
     assert any(not g.labels for g in passages)  # contrast passages: the words without the label
 
