@@ -110,9 +110,12 @@ def default_model_path(model: str | Path = "default") -> Path:
     else:
         raise TypeError(f"model must be a name or a path, got {type(model).__name__}")
     if not path.is_dir():
+        known = sorted(p.name for p in models_dir().iterdir() if (p / "manifest.json").is_file()) \
+            if models_dir().is_dir() else []
         raise FileNotFoundError(
             f"No model folder at {str(path)!r}. Shipped models live in models/ (set DARIEN_NLP_MODELS "
-            "to another folder); train one with: darien-nlp experiment run experiments/train_policy_bilingual_scope.toml"
+            f"to another folder): {', '.join(known) or 'none found'} ('darien-nlp models list' shows them); "
+            "train one with: darien-nlp experiment run experiments/train_policy_bilingual_scope.toml"
         )
     return path
 
@@ -269,11 +272,12 @@ def _predict(items: Sequence[str], *, model, threshold, strict,
     return [r if r is not None else Prediction((), dict(zero), len(items[i])) for i, r in enumerate(results)]
 
 
-def _prepare_document(document, caller: str) -> Document:
+def _prepare_document(document, caller: str, position: int | None = None) -> Document:
+    """A Document for ``document``; a raw string gets doc_id ``"text"`` (``"text-<position>"`` in a stream)."""
     if isinstance(document, str):
         from .corpus import normalise
 
-        document = Document(doc_id="text", text=normalise(document))
+        document = Document(doc_id="text" if position is None else f"text-{position}", text=normalise(document))
     if not isinstance(document, Document):
         raise TypeError(f"{caller}() needs a str or a Document, got {type(document).__name__}")
     clean = _scrub([document.text], f"{caller}({document.doc_id!r})")[0]
@@ -305,8 +309,9 @@ def _check_top(top, caller: str) -> None:
 def classify_documents(documents: Iterable[str | Document], *, model: Any = "default", threshold: float | None = None,
                        max_chars: int = 600, top: int = 3, batch_passages: int = 20_000) -> Iterator[DocumentPrediction]:
     """:func:`classify_document` for many documents, batching their passages together (faster than one
-    call per document: the model scores up to ``batch_passages`` passages at a time).  Yields one
-    :class:`DocumentPrediction` per document, in order, as soon as its batch is scored; the results
+    call per document: the model scores up to ``batch_passages`` passages at a time).  A generator: yields one
+    :class:`DocumentPrediction` per document, in order (a raw string's ``doc_id`` is ``"text-<its position>"``),
+    as soon as its batch is scored; the results
     equal ``classify_document`` on each (scores to float rounding).  Documents are read lazily, so a stream stays in constant memory."""
     from .embed.static import document_spans
 
@@ -328,8 +333,8 @@ def classify_documents(documents: Iterable[str | Document], *, model: Any = "def
             at += len(passages)
         pending.clear()
 
-    for item in documents:
-        document = _prepare_document(item, "classify_documents")
+    for position, item in enumerate(documents):
+        document = _prepare_document(item, "classify_documents", position)
         passages = segment(document, max_chars=max_chars)
         pending.append((document, passages))
         size += len(passages)

@@ -22,7 +22,12 @@ logger = logging.getLogger("darien_nlp.cli")
 def _parser() -> argparse.ArgumentParser:
     from . import __version__
 
-    parser = argparse.ArgumentParser(prog="darien-nlp", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(
+        prog="darien-nlp",
+        description="Label migration-policy passages (enforcement, lawful_pathways, humanitarian, development, "
+                    "environment) in English and Spanish releases, find their topics, and run the experiments "
+                    "that reproduce every reported figure. Exit codes: 0 success, 1 the run failed, 2 bad "
+                    "arguments or input.")
     parser.add_argument("--version", action="version", version=f"darien-nlp {__version__}")
     parser.add_argument("-v", "--verbose", action="count", default=0, help="more logging (-vv for debug)")
     commands = parser.add_subparsers(dest="command", required=True)
@@ -66,8 +71,10 @@ def _parser() -> argparse.ArgumentParser:
     classify.add_argument("--output", "-o", default="-", help="output file (default: stdout)")
     classify.add_argument("--output-format", choices=("jsonl", "csv", "parquet"), default=None,
                           help="default: from --output's suffix, else jsonl")
-    classify.add_argument("--model", default="default")
-    classify.add_argument("--threshold", type=float, default=None)
+    classify.add_argument("--model", default="default",
+                          help="a model name (see 'darien-nlp models list') or folder (default: the default model)")
+    classify.add_argument("--threshold", type=float, default=None,
+                          help="one cut in [0, 1] for every label (default: the model's own per-label thresholds)")
     classify.add_argument("--no-progress", action="store_true", help="no progress line (shown only on a terminal)")
     classify.add_argument("--jobs", "-j", type=int, default=1,
                           help="worker processes that classify while this one reads and writes (default 1; "
@@ -189,6 +196,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                 return 2
             print(f"results written to {result}")
             return 0
+    except BrokenPipeError:  # the reader of stdout stopped early (``| head``): stop quietly
+        return _reader_gone()
     except (OSError, ValueError, TypeError) as error:  # a missing, unreadable or wrong-kind path included
         print(f"darien-nlp: {error}", file=sys.stderr)
         return 2
@@ -196,6 +205,16 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"darien-nlp: {error}", file=sys.stderr)
         return 1
     return 2
+
+
+def _reader_gone() -> int:
+    """The reader of stdout stopped early (``| head``): point stdout at /dev/null, so Python's last flush
+    raises nothing more, and exit 0 with no message, as a pipeline that asked for less expects."""
+    try:
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+    except (OSError, ValueError):  # stdout is no real file (a test's capture): nothing will flush into a pipe
+        pass
+    return 0
 
 
 def _models(args) -> int:
@@ -211,12 +230,15 @@ def _models(args) -> int:
         if args.json:
             print(json.dumps([{k: v for k, v in row.items() if k != "files"} for row in rows], indent=1))
         else:
-            print(f"{'model':28} {'kind':16} {'verified':9} {'MB':>7} {'test F1':>8}  out-of-domain macro-F1")
+            from .api import DEFAULT_MODEL
+
+            print(f"{'model':34} {'kind':16} {'verified':9} {'MB':>7} {'test F1':>8}  out-of-domain macro-F1")
             for row in rows:
+                name = row["name"] + (" (default)" if row["name"] == DEFAULT_MODEL else "")
                 ood = ", ".join(f"{k} {v['macro_f1']:.3f}" for k, v in row["out_of_domain"].items()
                                 if v.get("macro_f1") is not None and "test" in k)
                 test = "" if row["test_macro_f1"] is None else f"{row['test_macro_f1']:.3f}"
-                print(f"{row['name']:28} {row['kind']:16} {'yes' if row['verified'] else 'NO':9} {row['size_mb']:7.1f} "
+                print(f"{name:34} {row['kind']:16} {'yes' if row['verified'] else 'NO':9} {row['size_mb']:7.1f} "
                       f"{test:>8}  {ood}")
             if not rows:
                 print("no models found", file=sys.stderr)
@@ -368,9 +390,7 @@ def _classify(args) -> int:
               "records" + ("" if args.output == "-" else f"; {args.output} was not written"), file=sys.stderr)
         return 1
     except BrokenPipeError:  # the reader went away (| head): stop quietly
-        devnull = os.open(os.devnull, os.O_WRONLY)
-        os.dup2(devnull, sys.stdout.fileno())
-        return 0
+        return _reader_gone()
 
 
 def _demo(args) -> int:

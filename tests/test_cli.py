@@ -71,6 +71,45 @@ def test_models_list_and_info_verify_manifests(tmp_path, capsys):
     assert "ood test, Spanish" in info and "training data and licences" in info
     assert main(["models", "info", str(tmp_path / "nowhere")]) == 2
     assert "No model folder" in capsys.readouterr().err
+    assert main(["models", "list"]) == 0
+    assert "policy-bilingual-scope (default)" in capsys.readouterr().out  # the shipped default is marked
+
+
+def test_unknown_model_name_lists_the_known_ones(capsys):
+    import darien_nlp
+    from darien_nlp.cli import main
+
+    with pytest.raises(FileNotFoundError, match=r"policy-bilingual-scope.*darien-nlp models list"):
+        darien_nlp.classify("Migrants crossed the border.", model="nope")
+    assert main(["classify", "--model", "nope", "-"]) == 2
+    assert "models list" in capsys.readouterr().err
+
+
+def test_output_into_a_closed_pipe_stops_quietly(tmp_path, monkeypatch, capsys):
+    """A reader that stops early (``darien-nlp classify FILE | head -n 1``): exit 0, no traceback, no
+    'Broken pipe' message; the same for any command whose output meets a closed pipe."""
+    import shlex
+    import subprocess
+    import sys
+
+    import darien_nlp.cli as cli
+
+    texts = tmp_path / "texts.txt"
+    texts.write_text("".join(f"Smugglers moved {i} migrants through the Darién jungle.\n" for i in range(20000)),
+                     encoding="utf-8")
+    err = tmp_path / "err.txt"
+    command = (f"{shlex.quote(sys.executable)} -m darien_nlp.cli classify {shlex.quote(str(texts))} "
+               f"2> {shlex.quote(str(err))} | head -n 1; echo \"status ${{PIPESTATUS[0]}}\"")
+    out = subprocess.run(["bash", "-c", command], capture_output=True, text=True, timeout=300).stdout
+    assert '"labels"' in out and out.strip().endswith("status 0"), out
+    assert "Broken pipe" not in err.read_text() and "Traceback" not in err.read_text()
+
+    def closed(args):
+        raise BrokenPipeError(32, "Broken pipe")
+
+    monkeypatch.setattr(cli, "_models", closed)
+    assert main(["models", "list"]) == 0
+    assert "Broken pipe" not in capsys.readouterr().err
 
 
 def _release(folder, name="a.txt"):
