@@ -71,6 +71,9 @@ def _parser() -> argparse.ArgumentParser:
     classify.add_argument("--output", "-o", default="-", help="output file (default: stdout)")
     classify.add_argument("--output-format", choices=("jsonl", "csv", "parquet"), default=None,
                           help="default: from --output's suffix, else jsonl")
+    classify.add_argument("--details", action="store_true",
+                          help="also write each text's language, mixed_language and supported_language (detected "
+                               "offline; slower), its scope score and whether it was truncated")
     classify.add_argument("--model", default="default",
                           help="a model name (see 'darien-nlp models list') or folder (default: the default model)")
     classify.add_argument("--threshold", type=float, default=None,
@@ -376,10 +379,10 @@ def _classify(args) -> int:
         raise ValueError(f"classify: --jobs must be >= 1. Got {args.jobs} instead.")
     model = load_model(args.model)  # a bad --model fails before any input is read
     run = ClassifyRun(model=model, threshold=args.threshold, text_field=args.text_field, id_field=args.id_field,
-                      jobs=args.jobs, model_name=args.model,
+                      jobs=args.jobs, model_name=args.model, details=args.details,
                       document=args.document, progress=sys.stderr.isatty() and not args.no_progress)
     try:
-        with Writer(args.output, output_format(args.output, args.output_format)) as writer:
+        with Writer(args.output, output_format(args.output, args.output_format), details=args.details) as writer:
             return run.run(args.inputs, args.format, writer)
     except KeyboardInterrupt:
         print(f"\ndarien-nlp: interrupted after {run.records:,} records"

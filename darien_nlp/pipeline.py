@@ -160,7 +160,8 @@ def _batch_spans(items: list[dict]):
     return _span_registry(documents, spans, [item["text"] for item in items], [item.get("context") for item in items])
 
 
-def _worker_classify_documents(model: str, threshold: float | None, documents: list[str], spans: list) -> list:
+def _worker_classify_documents(model: str, threshold: float | None, documents: list[str], spans: list,
+                               details: bool = False) -> list:
     """A ``--jobs`` worker's share of passages read in context, sent as their documents and offsets
     (not as texts and overlapping windows): rebuilt here and tokenised once per document."""
     from .embed.static import document_spans
@@ -168,7 +169,7 @@ def _worker_classify_documents(model: str, threshold: float | None, documents: l
     texts = [documents[d][start:end] for d, start, end, _, _ in spans]
     contexts = [documents[d][left:right] for d, _, _, left, right in spans]
     with document_spans(_span_registry(documents, spans, texts, contexts)):
-        return _worker_classify(model, threshold, texts, contexts)
+        return _worker_classify(model, threshold, texts, contexts, details)
 
 
 def _as_documents(readable: list[dict]) -> tuple[list[str], list[tuple]] | None:
@@ -191,11 +192,25 @@ def _as_documents(readable: list[dict]) -> tuple[list[str], list[tuple]] | None:
     return documents, spans
 
 
-def _worker_classify(model: str, threshold: float | None, texts: list[str], contexts: list | None) -> list:
-    """A ``--jobs`` worker's share: (labels, rounded scores) per text, in order."""
+#: The fields ``--details`` adds to each output record (:func:`_details`).
+DETAIL_FIELDS = ("language", "mixed_language", "supported_language", "scope", "truncated")
+
+
+def _details(prediction) -> dict:
+    """What ``--details`` adds: the language detected offline (and whether the models support it), the scope
+    score (None for a model without a scope head) and whether the text was cut at MAX_CHARS."""
+    return {"language": prediction.language, "mixed_language": prediction.mixed_language,
+            "supported_language": prediction.supported_language,
+            "scope": None if prediction.scope is None else round(prediction.scope, 4),
+            "truncated": prediction.truncated}
+
+
+def _worker_classify(model: str, threshold: float | None, texts: list[str], contexts: list | None,
+                     details: bool = False) -> list:
+    """A ``--jobs`` worker's share: (labels, rounded scores, details or None) per text, in order."""
     from .api import classify
 
-    return [(list(p.labels), {k: round(v, 4) for k, v in p.scores.items()})
+    return [(list(p.labels), {k: round(v, 4) for k, v in p.scores.items()}, _details(p) if details else None)
             for p in classify(texts, model=model, threshold=threshold, context=contexts)]
 
 
@@ -213,6 +228,8 @@ class ClassifyRun:
     #: each worker loads ``model_name`` (the name or folder path ``model`` was loaded from).
     jobs: int = 1
     model_name: str | None = None
+    #: also write each text's language, scope score and truncation flag (:data:`DETAIL_FIELDS`; slower)
+    details: bool = False
     records: int = 0
     errors: int = 0
     notes: list[str] = field(default_factory=list)
@@ -375,21 +392,25 @@ class ClassifyRun:
             contexts = contexts if any(c is not None for c in contexts) else None
             if pool is None:
                 with document_spans(_batch_spans(readable)):
-                    results = _worker_classify(self.model, self.threshold, texts, contexts) if texts else []
+                    results = _worker_classify(self.model, self.threshold, texts, contexts,
+                                               self.details) if texts else []
                 write(batch, readable, results)
             else:
                 located = _as_documents(readable) if texts else None
                 future = None if not texts else (
-                    pool.submit(_worker_classify_documents, self.model_name, self.threshold, *located) if located
-                    else pool.submit(_worker_classify, self.model_name, self.threshold, texts, contexts))
+                    pool.submit(_worker_classify_documents, self.model_name, self.threshold, *located, self.details)
+                    if located else pool.submit(_worker_classify, self.model_name, self.threshold, texts, contexts,
+                                                self.details))
                 pending.append((batch, readable, future))
                 while len(pending) > 2 * self.jobs:
                     done, ready, future = pending.popleft()
                     write(done, ready, future.result() if future is not None else [])
 
         def write(batch: list[dict], readable: list[dict], results: list):
-            for item, (labels, scores) in zip(readable, results):
+            for item, (labels, scores, details) in zip(readable, results):
                 item["labels"], item["scores"] = labels, scores
+                if details is not None:
+                    item.update(details)
             for item in batch:
                 item.pop("context", None)
                 item.pop("text", None)
@@ -431,13 +452,19 @@ _COLUMNS = ["source", "line", "row", "id", "doc_id", "passage_id", "start", "end
             *(f"score_{label}" for label in LABELS), "warning", "error"]
 
 
+def _columns(details: bool) -> list[str]:
+    """The CSV / Parquet columns, with :data:`DETAIL_FIELDS` before warning and error under ``--details``."""
+    return _COLUMNS[:-2] + list(DETAIL_FIELDS) + _COLUMNS[-2:] if details else list(_COLUMNS)
+
+
 class Writer:
     """Writes output records as JSONL, CSV or Parquet to stdout or, all at once, to a file."""
 
-    def __init__(self, path: str, fmt: str):
+    def __init__(self, path: str, fmt: str, details: bool = False):
         if fmt == "parquet" and path == "-":
             raise ValueError("classify: Parquet output needs a file (--output results.parquet)")
         self.path, self.fmt = path, fmt
+        self.columns = _columns(details)
         self._atomic = None  # persistence.atomic_path for a file: written beside it, renamed at the end
         self.partial = None
         self.handle = None
@@ -454,7 +481,7 @@ class Writer:
         if self.fmt != "parquet":
             self.handle = sys.stdout if self.partial is None else open(self.partial, "w", encoding="utf-8", newline="")
             if self.fmt == "csv":
-                self.csv = csv.DictWriter(self.handle, fieldnames=_COLUMNS, extrasaction="ignore")
+                self.csv = csv.DictWriter(self.handle, fieldnames=self.columns, extrasaction="ignore")
                 self.csv.writeheader()
         return self
 
@@ -475,13 +502,13 @@ class Writer:
             if len(self.rows) >= BATCH:
                 self._parquet_flush()
 
-    @staticmethod
-    def _schema():
+    def _schema(self):
         import pyarrow as pa
 
         types = {"line": pa.int64(), "row": pa.int64(), "start": pa.int64(), "end": pa.int64(),
-                 **{f"score_{label}": pa.float64() for label in LABELS}}
-        return pa.schema([(name, types.get(name, pa.string())) for name in _COLUMNS])
+                 **{f"score_{label}": pa.float64() for label in LABELS}, "scope": pa.float64(),
+                 "mixed_language": pa.bool_(), "supported_language": pa.bool_(), "truncated": pa.bool_()}
+        return pa.schema([(name, types.get(name, pa.string())) for name in self.columns])
 
     def _parquet_flush(self) -> None:
         import pyarrow as pa

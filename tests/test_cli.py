@@ -496,3 +496,52 @@ def test_annotate_draw_transfer_round_needs_the_evaluation_passes(tmp_path, caps
             "--annotations", str(tmp_path / "transfer"), "--evaluation", str(tmp_path / "no-such-set")]
     assert main(argv) == 2
     assert "holds no pass file" in capsys.readouterr().err and not (tmp_path / "x").exists()
+
+
+def test_classify_details_report_language_scope_and_truncation_in_every_format(tmp_path, capsys, monkeypatch):
+    """--details adds language, mixed_language, supported_language, scope and truncated to each record (JSONL
+    fields, CSV and Parquet columns); a French line is flagged unsupported; without it the records are as
+    before; worker processes give the same records."""
+    import csv
+
+    import pyarrow.parquet as pq
+    from concurrent.futures import Future
+
+    import darien_nlp.pipeline as pipeline
+
+    lines = tmp_path / "lines.txt"
+    lines.write_text("Smugglers move migrants through the Darién jungle.\n"
+                     "Los migrantes cruzan el Darién a pie y necesitan albergue.\n"
+                     "Les migrants traversent la jungle du Darién à pied.\n"
+                     + "Asylum " * 1000 + "\n", encoding="utf-8")
+    assert main(["classify", str(lines), "--details", "-o", str(tmp_path / "d.jsonl")]) == 0
+    records = [json.loads(line) for line in (tmp_path / "d.jsonl").read_text().splitlines()]
+    assert [r["language"] for r in records[:3]] == ["en", "es", "fr"]
+    assert [r["supported_language"] for r in records[:3]] == [True, True, False]
+    assert all(isinstance(r["scope"], float) and 0 <= r["scope"] <= 1 for r in records)
+    assert [r["truncated"] for r in records] == [False, False, False, True]
+    assert main(["classify", str(lines), "-o", str(tmp_path / "plain.jsonl")]) == 0
+    plain = [json.loads(line) for line in (tmp_path / "plain.jsonl").read_text().splitlines()]
+    assert [{k: v for k, v in r.items() if k not in pipeline.DETAIL_FIELDS} for r in records] == plain
+    assert not any("language" in r for r in plain)
+    assert main(["classify", str(lines), "--details", "-o", str(tmp_path / "d.csv")]) == 0
+    rows = list(csv.DictReader((tmp_path / "d.csv").open(encoding="utf-8")))
+    assert [r["language"] for r in rows[:3]] == ["en", "es", "fr"] and rows[3]["truncated"] == "True"
+    assert main(["classify", str(lines), "--details", "-o", str(tmp_path / "d.parquet")]) == 0
+    table = pq.read_table(tmp_path / "d.parquet").to_pylist()
+    assert [r["supported_language"] for r in table[:3]] == [True, True, False]
+    assert table[0]["scope"] == pytest.approx(records[0]["scope"])
+
+    class InlinePool:
+        def submit(self, function, *args):
+            future = Future()
+            future.set_result(function(*args))
+            return future
+
+        def shutdown(self, **kwargs):
+            pass
+
+    monkeypatch.setattr(pipeline.ClassifyRun, "_pool", lambda self: InlinePool())
+    assert main(["classify", str(lines), "--details", "--jobs", "2", "-o", str(tmp_path / "d2.jsonl")]) == 0
+    assert (tmp_path / "d2.jsonl").read_text() == (tmp_path / "d.jsonl").read_text()
+    capsys.readouterr()
