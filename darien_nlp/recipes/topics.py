@@ -585,9 +585,13 @@ def _report(config, metrics, info, label_table, names) -> str:
             lines.append(f"| {theme} | " + ("; ".join(f"{t}: {names.get(t, '')}" for t in topics) or "–") + " |")
     if metrics.get("seeded_topics"):
         lines += ["", "## Seeded topics: what gathers there", "",
-                  "| seed | nearest topic | passages naming a seed word | where most of them are |", "|---|---|---:|---|"]
+                  "The nearest topic is the one closest to the seed words themselves; with no passage naming a "
+                  "seed word, it says only which topic lies nearest, not that the corpus speaks of the seed.", "",
+                  "| seed | nearest topic to the seed words | passages naming a seed word | where most of them are |",
+                  "|---|---|---:|---|"]
         for seed in metrics["seeded_topics"]:
-            lines.append(f"| {seed['seed']} | {seed['nearest_topic']}: {seed['nearest_name']} | "
+            unheard = " (no passage names a seed word)" if not seed["passages_naming_a_seed_word"] else ""
+            lines.append(f"| {seed['seed']} | {seed['nearest_topic']}: {seed['nearest_name']}{unheard} | "
                          f"{seed['passages_naming_a_seed_word']:,} | "
                          + (f"{seed['main_topic']}: {seed['main_topic_name']} ({seed['share_in_main_topic']:.0%})"
                             if seed["main_topic"] is not None else "–") + " |")

@@ -237,14 +237,19 @@ def test_seed_words_guide_topics_and_report_what_gathers_there(tmp_path, corpus)
     path.write_text(path.read_text().replace('representation = ["mmr"]\n', (
         'representation = ["mmr"]\nseed_topics = "taxonomy"\n'
         'seed_words = { "Darien parks" = ["rainforest", "park rangers", "Darien National Park"], '
-        '"Smuggling" = ["smuggling network", "traffickers"] }\n')))
+        '"Smuggling" = ["smuggling network", "traffickers"], "Unheard" = ["zeppelin hangar"] }\n')))
     run = run_experiment(path, results_root=tmp_path / "results", progress=False, root=tmp_path)
     seeded = {s["seed"]: s for s in json.loads((run / "metrics.json").read_text())["seeded_topics"]}
-    assert set(seeded) == {"Darien parks", "Smuggling"}
+    assert set(seeded) == {"Darien parks", "Smuggling", "Unheard"}
+    assert seeded["Unheard"]["passages_naming_a_seed_word"] == 0
     parks, smuggling = seeded["Darien parks"], seeded["Smuggling"]
     assert parks["passages_naming_a_seed_word"] > 0 and parks["share_in_main_topic"] > 0.5
     assert parks["nearest_topic"] == parks["main_topic"] != smuggling["main_topic"]
-    assert "## Seeded topics: what gathers there" in (run / "report.md").read_text()
+    report = (run / "report.md").read_text()
+    assert "## Seeded topics: what gathers there" in report
+    unheard = next(line for line in report.splitlines() if line.startswith("| Unheard |"))
+    assert "(no passage names a seed word)" in unheard  # its nearest topic is no sign the corpus speaks of it
+    assert "(no passage names" not in next(line for line in report.splitlines() if line.startswith("| Smuggling |"))
     # a known event is looked up on the curve of the topic its seed gathered in
     path.write_text(path.read_text().replace("[output]\n", '[output]\nevents = [{ name = "Parks report", '
                                              'month = "2022-04", seed = "Darien parks" }]\n'))
