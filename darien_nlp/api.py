@@ -110,8 +110,8 @@ def default_model_path(model: str | Path = "default") -> Path:
     else:
         raise TypeError(f"model must be a name or a path, got {type(model).__name__}")
     if not path.is_dir():
-        known = sorted(p.name for p in models_dir().iterdir() if (p / "manifest.json").is_file()) \
-            if models_dir().is_dir() else []
+        shipped = models_dir()
+        known = sorted(p.name for p in shipped.iterdir() if (p / "manifest.json").is_file()) if shipped.is_dir() else []
         raise FileNotFoundError(
             f"No model folder at {str(path)!r}. Shipped models live in models/ (set DARIEN_NLP_MODELS "
             f"to another folder): {', '.join(known) or 'none found'} ('darien-nlp models list' shows them); "

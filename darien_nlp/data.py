@@ -298,6 +298,12 @@ def gold_fingerprint(gold: Iterable[GoldPassage]) -> str:
     return text_sha256("\n".join(lines))
 
 
+def source_groups(passages: Iterable[GoldPassage]) -> list[str]:
+    """``"corpus|document"`` per passage: the ``groups`` that keep a document's passages in one fold and
+    name their source for :class:`darien_nlp.PolicyClassifier` (``source_weight``, ``f1_source_mean``)."""
+    return [f"{g.corpus}|{g.doc_id}" for g in passages]
+
+
 def label_matrix(gold: Iterable[GoldPassage]) -> np.ndarray:
     """(n, 5) indicator matrix of the gold labels."""
     return labels_to_matrix([g.labels for g in gold])

@@ -28,7 +28,7 @@ def _saw_dev(member) -> bool:
 def run(context: RunContext) -> dict:
     from ..api import default_model_path
     from ..classifier import PolicyClassifier
-    from ..data import label_matrix, load_gold
+    from ..data import label_matrix, load_gold, source_groups
     from ..ensemble import EnsemblePredictor, save_ensemble
     from ..inference import load_predictor
 
@@ -59,7 +59,7 @@ def run(context: RunContext) -> dict:
     if baseline["tfidf"]:
         tfidf = PolicyClassifier(backend="tfidf", C=baseline["tfidf_C"], class_weight="balanced", calibration="sigmoid",
                                  thresholds="f1", cv=5, random_state=seed).fit(
-            _texts(train), label_matrix(train), groups=[f"{g.corpus}|{g.doc_id}" for g in train])
+            _texts(train), label_matrix(train), groups=source_groups(train))
         results["tfidf"] = _evaluate_model(tfidf.predict_proba, tfidf.thresholds_, by_split, n_bootstrap, seed,
                                            keep=predictions["tfidf"])
     output = context.path(config["output"]["model_dir"])

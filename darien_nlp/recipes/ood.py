@@ -31,10 +31,6 @@ MIN_POSITIVES = 10
 ENVIRONMENT_CI = "environment 95% CI"
 
 
-def _groups(passages) -> list[str]:
-    return [f"{g.corpus}|{g.doc_id}" for g in passages]
-
-
 def _ood_sets(ood, languages) -> dict[str, list]:
     """Named evaluation sets of the out-of-domain gold (language from :func:`detect_language`)."""
     from .ood_gold import SOURCES
@@ -75,10 +71,10 @@ class _Systems:
 
 
 def _evaluate_set(passages, predictions, n_bootstrap, seed, headline) -> dict:
-    from ..data import label_matrix
+    from ..data import label_matrix, source_groups
     from ..evaluate import compare, evaluate
 
-    truth, groups = label_matrix(passages), _groups(passages)
+    truth, groups = label_matrix(passages), source_groups(passages)
     rows = {name: evaluate(truth, predicted, n_bootstrap=n_bootstrap, seed=seed, groups=groups)
             for name, predicted in predictions.items()}
     comparisons = {}
@@ -96,7 +92,7 @@ def _evaluate_set(passages, predictions, n_bootstrap, seed, headline) -> dict:
 def _leave_one_corpus_out(config, gold, zero_shot, n_bootstrap, seed) -> dict:
     """Hold out each corpus of ``gold`` in turn: train the configured classifier on all the others, test on it."""
     from ..classifier import PolicyClassifier
-    from ..data import label_matrix
+    from ..data import label_matrix, source_groups
 
     settings = config["loco"]
     out = {}
@@ -111,7 +107,7 @@ def _leave_one_corpus_out(config, gold, zero_shot, n_bootstrap, seed) -> dict:
         window = settings["backend_options"].get("window") if settings["backend_options"] else None
         alone = np.random.default_rng(seed).random(len(train)) < settings["bare_share"]
         items = [g.text if (window is None or a) else (g.text, g.context) for g, a in zip(train, alone)]
-        classifier.fit(items, label_matrix(train), groups=_groups(train))
+        classifier.fit(items, label_matrix(train), groups=source_groups(train))
         test_items = [g.text if window is None else (g.text, g.context) for g in test]
         texts = [g.text for g in test]
         predictions = {"trained on the other corpus": classifier.predict(test_items),

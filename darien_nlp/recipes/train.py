@@ -46,7 +46,7 @@ def _with_context_if(model):
 
 def _evaluate_model(predict_proba, thresholds, gold_by_split, n_bootstrap, seed, inputs=_texts, keep=None):
     """Metrics per split; ``keep`` (a dict) also receives each split's 0/1 predictions."""
-    from ..data import label_matrix
+    from ..data import label_matrix, source_groups
     from ..evaluate import evaluate
 
     results = {}
@@ -58,7 +58,7 @@ def _evaluate_model(predict_proba, thresholds, gold_by_split, n_bootstrap, seed,
         if keep is not None:
             keep[split] = predicted
         results[split] = evaluate(label_matrix(gold), predicted, probabilities, n_bootstrap=n_bootstrap,
-                                  seed=seed, groups=[f"{g.corpus}|{g.doc_id}" for g in gold])
+                                  seed=seed, groups=source_groups(gold))
     return results
 
 
@@ -93,7 +93,7 @@ def _f1(true, predicted):
 
 def run(context: RunContext) -> dict:
     from ..classifier import PolicyClassifier
-    from ..data import gold_fingerprint, label_matrix, load_gold
+    from ..data import gold_fingerprint, label_matrix, load_gold, source_groups
     from ..embed import make_embedder
 
     config = context.config
@@ -141,7 +141,7 @@ def run(context: RunContext) -> dict:
     train = train + distilled
     logger.info("gold: %s", {k: len(v) for k, v in {"train": train, **by_split}.items()})
     texts, labels = [g.text for g in train], label_matrix(train)
-    groups = [f"{g.corpus}|{g.doc_id}" for g in train]
+    groups = source_groups(train)
 
     def training_inputs(passages):
         """Model inputs for training; with context, a seeded ``bare_share`` of passages is read alone,
@@ -163,7 +163,7 @@ def run(context: RunContext) -> dict:
         if scope is None:
             return {}
         return {"scope_negatives": training_inputs(scope_train) if scope_train else None,
-                "scope_negative_groups": [f"{g.corpus}|{g.doc_id}" for g in scope_train] or None}
+                "scope_negative_groups": source_groups(scope_train) or None}
 
     # Choose C on dev macro-F1 (thresholds and calibration come from out-of-fold train scores).
     # With one C and refit_on_dev there is nothing to choose: only the train + dev model is fitted.
@@ -185,7 +185,7 @@ def run(context: RunContext) -> dict:
     def fit_on(passages):
         """The recipe at the chosen C (and the scope head), fitted on ``passages``."""
         return make(model_config["backend"], best_C, head, options, with_scope=True).fit(
-            training_inputs(passages), label_matrix(passages), groups=[f"{g.corpus}|{g.doc_id}" for g in passages],
+            training_inputs(passages), label_matrix(passages), groups=source_groups(passages),
             **scope_arguments())
     training = list(train)
     if model_config["refit_on_dev"]:
@@ -492,12 +492,12 @@ def _model_name(config) -> str:
 
 def _compare_on_test(predictions, test, n_bootstrap, seed) -> dict:
     """Paired document-level bootstrap on test: the trained model against every other system."""
-    from ..data import label_matrix
+    from ..data import label_matrix, source_groups
     from ..evaluate import compare
 
     if not test or not n_bootstrap:
         return {}
-    truth, groups = label_matrix(test), [f"{g.corpus}|{g.doc_id}" for g in test]
+    truth, groups = label_matrix(test), source_groups(test)
     return {name: compare(truth, predictions["model"]["test"], by_split["test"], n_bootstrap=n_bootstrap, seed=seed,
                           groups=groups)
             for name, by_split in predictions.items() if name != "model" and "test" in by_split}
