@@ -18,7 +18,7 @@ from typing import Any, Sequence
 import numpy as np
 
 from .base import Embedder, check_texts
-from .static import StaticEmbedder
+from .static import StaticEmbedder, canonical_counts
 
 __all__ = ["StaticLexicalEmbedder"]
 
@@ -59,7 +59,7 @@ class StaticLexicalEmbedder(Embedder):
 
     def fit(self, texts: Sequence[str]) -> "StaticLexicalEmbedder":
         texts = check_texts(texts)
-        counts = self._static._model().token_counts(texts)
+        counts = canonical_counts(self._static._model().token_counts(texts))
         document_frequency = np.bincount(counts.indices, minlength=counts.shape[1]).astype(np.float64)
         idf = np.log((1.0 + len(texts)) / (1.0 + document_frequency)) + 1.0
         idf[document_frequency < min(self.min_df, max(len(texts) // 10, 1))] = 0.0  # rare ids: noise
@@ -73,7 +73,7 @@ class StaticLexicalEmbedder(Embedder):
             chunk = texts[start:start + 4096]
             counts = fast.token_counts(chunk)
             dense = fast.pool(counts) * np.float32(self.dense_weight)
-            lexical = counts.copy()
+            lexical = canonical_counts(counts)
             lexical.data = np.log1p(lexical.data)
             lexical = _l2_rows(lexical.multiply(self.idf_).tocsr())
             shared = None

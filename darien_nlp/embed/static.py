@@ -8,7 +8,7 @@ import os
 import re
 import threading
 from contextlib import contextmanager
-from itertools import chain
+from itertools import chain, repeat
 from pathlib import Path
 from typing import Any, Sequence
 
@@ -277,18 +277,26 @@ def document_spans(registry: DocumentSpans):
         registry.forget()  # the tokens were for this block's work
 
 
-def read_chunk_table(path: Path) -> dict[str, tuple[int, ...]]:
-    """``{chunk: token ids}`` from a chunk table written by :func:`write_chunk_table`."""
+def _read_chunk_arrays(path: Path) -> tuple[list[str], np.ndarray, np.ndarray]:
+    """A chunk table's chunks, offsets (``len(chunks) + 1``) and flat token ids, checked for shape."""
     from safetensors.numpy import load_file
 
     arrays = load_file(str(path))
     chunks = arrays["chunks_utf8"].tobytes().decode("utf-8").split("\n")
-    offsets = arrays["offsets"].tolist()
-    ids = arrays["ids"].tolist()
-    if len(offsets) != len(chunks) + 1:
+    offsets = np.asarray(arrays["offsets"], dtype=np.int64)
+    ids = np.asarray(arrays["ids"], dtype=np.int32)
+    if len(offsets) != len(chunks) + 1 or offsets[0] != 0 or offsets[-1] != len(ids) or np.any(np.diff(offsets) < 0):
         from ..persistence import ModelIntegrityError
 
-        raise ModelIntegrityError(f"{path}: {len(chunks)} chunks but {len(offsets)} offsets")
+        raise ModelIntegrityError(f"{path}: {len(chunks)} chunks but {len(offsets)} offsets "
+                                  f"(for {len(ids)} ids)")
+    return chunks, offsets, ids
+
+
+def read_chunk_table(path: Path) -> dict[str, tuple[int, ...]]:
+    """``{chunk: token ids}`` from a chunk table written by :func:`write_chunk_table`."""
+    chunks, offsets, ids = _read_chunk_arrays(path)
+    offsets, ids = offsets.tolist(), ids.tolist()
     return {chunk: tuple(ids[offsets[i]:offsets[i + 1]]) for i, chunk in enumerate(chunks)}
 
 
@@ -314,14 +322,51 @@ def write_chunk_table(folder: str | os.PathLike, chunks: list[str]) -> Path:
     return folder / CHUNK_TABLE
 
 
+class _ChunkRows:
+    """One generation of the word cache: ``rows`` maps a whitespace chunk to its row; row ``r``'s token
+    ids are ``ids[starts[r]:starts[r] + lengths[r]]``. Rows are only ever appended (under the encoder's
+    lock, the ids written before the chunk enters ``rows``), so a reader that found a row in ``rows``
+    finds its ids in the arrays it reads next; a full cache is replaced by a new generation, never
+    emptied in place."""
+
+    __slots__ = ("rows", "starts", "lengths", "ids", "n_ids")
+
+    def __init__(self, rows: dict, starts: np.ndarray, lengths: np.ndarray, ids: np.ndarray, n_ids: int):
+        self.rows, self.starts, self.lengths, self.ids, self.n_ids = rows, starts, lengths, ids, n_ids
+
+    @classmethod
+    def empty(cls) -> "_ChunkRows":
+        return cls({}, np.zeros(1024, np.int64), np.zeros(1024, np.int64), np.zeros(4096, np.int32), 0)
+
+    def copy(self) -> "_ChunkRows":
+        n = len(self.rows)
+        return _ChunkRows(dict(self.rows), self.starts[:max(n, 1024)].copy(), self.lengths[:max(n, 1024)].copy(),
+                          self.ids[:max(self.n_ids, 4096)].copy(), self.n_ids)
+
+    def append(self, chunks: list[str], ids: list[tuple[int, ...]]) -> None:
+        """Add ``chunks`` (none of them present) with their token ids; caller holds the lock."""
+        n, k = len(self.rows), len(chunks)
+        lengths = np.fromiter(map(len, ids), dtype=np.int64, count=k)
+        total = int(lengths.sum())
+        if n + k > len(self.starts):
+            size = max(2 * len(self.starts), n + k)
+            self.starts, self.lengths = (np.resize(self.starts, size), np.resize(self.lengths, size))
+        if self.n_ids + total > len(self.ids):
+            self.ids = np.resize(self.ids, max(2 * len(self.ids), self.n_ids + total))
+        self.ids[self.n_ids:self.n_ids + total] = np.fromiter(chain.from_iterable(ids), dtype=np.int32, count=total)
+        self.lengths[n:n + k] = lengths
+        self.starts[n:n + k] = self.n_ids + np.cumsum(lengths) - lengths
+        self.n_ids += total
+        self.rows.update(zip(chunks, range(n, n + k)))  # last: a chunk is visible only with its ids written
+
+
 class _FastStatic:
     """Mean-pooled static embeddings with a per-word token cache.
 
-    BERT-style tokenizers split on whitespace before anything else, so the
-    token ids of a text are the concatenation of the ids of its
-    whitespace-separated chunks.  Caching chunk -> ids turns tokenisation
-    into dictionary look-ups (real releases repeat their vocabulary), which
-    roughly doubles throughput over tokenising every passage in full.
+    BERT-style tokenizers split on whitespace before anything else, so the token ids of a text are the
+    concatenation of the ids of its whitespace-separated chunks. The cache maps each chunk to a row of
+    token ids (:class:`_ChunkRows`): a batch becomes one dictionary look-up per chunk (one C-level pass
+    that yields integers) and numpy gathers, instead of tokenising every passage in full.
     """
 
     def __init__(self, model, max_length: int, chunk_table: Path | None = None):
@@ -332,18 +377,31 @@ class _FastStatic:
         self.max_length = max_length
         self.max_chars = max_length * max(int(model.median_token_length), 1)
         self.normalize = bool(model.normalize)
-        # New chunks add at most 250,000 entries (about 60 MB) beyond the chunk table, so a stream of new
-        # words (numbers, names) cannot grow memory.
-        self.base: dict[str, tuple[int, ...]] = {}
+        # New chunks add at most 250,000 entries (a few tens of MB) beyond the chunk table, so a stream of
+        # new words (numbers, names) cannot grow memory.
+        self._base: _ChunkRows | None = None
         self.cache_limit = 250_000
-        self.cache: dict[str, tuple[int, ...]] = {}
+        self.state = _ChunkRows.empty()
         self.lock = threading.Lock()
+        # another static model's cache generation, this model's generation, and an array mapping the other's
+        # rows to this one's (-1: not known yet); see _rows
+        self._link: tuple[_ChunkRows, _ChunkRows, np.ndarray] | None = None
         # The shipped chunk table (CHUNK_TABLE: the corpora's frequent chunks, tokenised when the model was
-        # built) is read into the cache the first time a batch of TABLE_BATCH texts or more arrives (about
-        # 0.2 s, paid once): a stream starts warm, while a caller classifying a few texts (a cold start)
-        # never pays for it. Until then chunks are tokenised as usual (the same ids).
+        # built) is read into the cache the first time a batch of TABLE_BATCH texts or more arrives (paid
+        # once): a stream starts warm, while a caller classifying a few texts (a cold start) never pays for
+        # it. Until then chunks are tokenised as usual (the same ids).
         self._table_path = chunk_table if chunk_table is not None and chunk_table.is_file() else None
         self._table_loaded = False
+
+    @property
+    def cache(self) -> dict:
+        """The current cache generation's ``{chunk: row}``."""
+        return self.state.rows
+
+    @property
+    def base(self) -> dict:
+        """The chunk table's ``{chunk: row}`` (empty until it is loaded)."""
+        return {} if self._base is None else self._base.rows
 
     def _fill(self) -> None:
         with self.lock:
@@ -351,13 +409,29 @@ class _FastStatic:
                 return
             self._table_loaded = True
             try:
-                base = read_chunk_table(self._table_path)
+                chunks, offsets, ids = _read_chunk_arrays(self._table_path)
             except Exception as error:  # a broken table costs speed, never results: log and go on without it
                 logger.warning("chunk table %s not used: %s", self._table_path, error)
                 return
-            cache = dict(base)
-            cache.update(self.cache)
-            self.base, self.cache_limit, self.cache = base, len(base) + 250_000, cache
+            rows = dict(zip(chunks, range(len(chunks))))
+            if len(rows) != len(chunks):  # a repeated chunk: keep its first row's ids for every look-up
+                rows = {}
+                for row, chunk in enumerate(chunks):
+                    rows.setdefault(chunk, row)
+            base = _ChunkRows(rows, offsets[:-1].copy(), np.diff(offsets), ids, len(ids))
+            self._base = base
+            state = base.copy()
+            old = self.state
+            known = [chunk for chunk in old.rows if chunk not in state.rows]
+            if known:
+                state.append(known, [tuple(self._ids_of(old, old.rows[c])) for c in known])
+            self.cache_limit = len(base.rows) + 250_000
+            self.state = state
+
+    @staticmethod
+    def _ids_of(state: _ChunkRows, row: int) -> list[int]:
+        start = state.starts[row]
+        return state.ids[start:start + state.lengths[row]].tolist()
 
     def wait_for_table(self) -> bool:
         """Load the chunk table now (benchmarks and tests); True when it is in the cache."""
@@ -365,23 +439,117 @@ class _FastStatic:
             self._fill()
         return bool(self.base)
 
-    def _chunk_ids(self, chunks: list[str], words: set[str], snapshot: dict) -> dict:
-        """Tokenise ``chunks`` into the cache; return a cache dict that holds every one of ``words``.
-
-        The cache is bounded (``cache_limit`` entries): past it a new dict replaces it (a dict
-        another thread is reading is never cleared), and the words of the batch in hand are
-        carried over from ``snapshot``, the cache the caller started from."""
+    def _tokenise(self, chunks: list[str]) -> list[tuple[int, ...]]:
         encodings = self.tokenizer.encode_batch_fast(chunks, add_special_tokens=False)
-        fresh = {chunk: tuple(i for i in encoding.ids if i != self.unk) for chunk, encoding in zip(chunks, encodings)}
+        unk = self.unk
+        return [tuple(i for i in encoding.ids if i != unk) for encoding in encodings]
+
+    def _add(self, flat: list[str], missing: list[str], seen: _ChunkRows) -> _ChunkRows:
+        """Tokenise ``missing`` into the cache; return a cache generation that holds every chunk of
+        ``flat`` (the batch in hand).
+
+        The cache is bounded (``cache_limit`` entries): past it a new generation starts from the chunk
+        table (a generation another thread is reading is never changed), and the chunks of the batch
+        in hand are carried over from ``seen``, the generation the caller looked them up in."""
+        fresh = dict(zip(missing, self._tokenise(missing)))
         with self.lock:
-            if len(self.cache) + len(fresh) > self.cache_limit:  # bound memory on endless streams
-                self.cache = dict(self.base)
-            cache = self.cache
-            cache.update(fresh)
-            lost = words.difference(cache)
-            if lost:
-                cache.update({word: snapshot[word] for word in lost})
-            return cache
+            state = self.state
+            if len(state.rows) + len(fresh) > self.cache_limit:  # bound memory on endless streams
+                state = self.state = _ChunkRows.empty() if self._base is None else self._base.copy()
+            if state is not seen:  # a new generation: carry the whole batch over
+                for chunk in dict.fromkeys(flat):
+                    if chunk not in fresh and chunk not in state.rows:
+                        fresh[chunk] = tuple(self._ids_of(seen, seen.rows[chunk]))
+            new = [chunk for chunk in fresh if chunk not in state.rows]
+            if new:
+                state.append(new, [fresh[chunk] for chunk in new])
+            return state
+
+    def _rows(self, split: list[list[str]], total: int) -> tuple[_ChunkRows, np.ndarray]:
+        """The cache generation and, for each chunk of ``split`` in order, its row (new chunks tokenised).
+
+        Inside :func:`shared_counts`, when another static model has already looked up the same split
+        (the English and the bilingual model of one predictor), its rows are mapped to this model's
+        through a link array (one numpy gather instead of a dictionary look-up per chunk)."""
+        memo = getattr(_CALL, "memo", None)
+        shared = None if memo is None else memo.get(("rows", id(split)))
+        if shared is not None and (shared[0] is not split or shared[1] is self):
+            shared = None
+        if shared is not None:
+            found = self._linked_rows(split, total, shared[2], shared[3])
+            if found is not None:
+                return found
+        state, rows = self._own_rows(split, total)
+        if shared is not None:
+            self._remember_link(shared[2], shared[3], state, rows)
+        elif memo is not None:
+            memo.setdefault(("rows", id(split)), (split, self, state, rows))  # holds split: its id stays its own
+        return state, rows
+
+    def _own_rows(self, split: list[list[str]], total: int) -> tuple[_ChunkRows, np.ndarray]:
+        state = self.state
+        rows = np.fromiter(map(state.rows.get, chain.from_iterable(split), repeat(-1)), dtype=np.int64, count=total)
+        if total and rows.min() < 0:
+            flat = list(chain.from_iterable(split))
+            where = np.flatnonzero(rows < 0).tolist()
+            fresh = self._add(flat, sorted({flat[i] for i in where}), state)
+            if fresh is state:
+                get = state.rows.__getitem__
+                rows[where] = [get(flat[i]) for i in where]
+            else:
+                state = fresh
+                rows = np.fromiter(map(state.rows.__getitem__, flat), dtype=np.int64, count=total)
+        return state, rows
+
+    def _linked_rows(self, split, total: int, other: _ChunkRows, other_rows: np.ndarray):
+        """Rows through the link from ``other``'s rows; None when the link is missing, stale or lacks
+        more than a few of them (the caller looks them up itself and extends the link)."""
+        link = self._link
+        if link is None or link[0] is not other or link[1] is not self.state or len(other_rows) != total:
+            return None
+        state, array = link[1], link[2]
+        if total and int(other_rows.max()) >= len(array):
+            return None
+        rows = array[other_rows]
+        missing = np.flatnonzero(rows < 0)
+        if len(missing) > max(64, total // 20):
+            return None
+        if len(missing):
+            per_text = np.fromiter(map(len, split), dtype=np.int64, count=len(split))
+            ends = np.cumsum(per_text)
+            texts = np.searchsorted(ends, missing, "right")
+            places = missing - (ends[texts] - per_text[texts])
+            get = state.rows.get
+            found = [get(split[t][c], -1) for t, c in zip(texts.tolist(), places.tolist())]
+            if min(found) < 0:  # a chunk this model has not tokenised yet
+                return None
+            rows[missing] = found
+            array[other_rows[missing]] = found
+        return state, rows
+
+    def _remember_link(self, other: _ChunkRows, other_rows: np.ndarray, state: _ChunkRows, rows: np.ndarray) -> None:
+        """Record ``other``'s rows -> this model's ``rows`` (both of the same chunks) in the link array."""
+        if not len(rows):
+            return
+        link = self._link
+        need = int(other_rows.max()) + 1
+        if link is None or link[0] is not other or link[1] is not state:
+            array = np.full(max(need, len(other.rows), 1024), -1, dtype=np.int64)
+        else:
+            array = link[2]
+            if need > len(array):
+                array = np.concatenate((array, np.full(max(need, 2 * len(array)) - len(array), -1, dtype=np.int64)))
+        array[other_rows] = rows
+        self._link = (other, state, array)
+
+    @staticmethod
+    def _gather(state: _ChunkRows, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """The token ids of the chunks ``rows``, concatenated, and each chunk's number of ids."""
+        lengths = state.lengths[rows]
+        ends = np.cumsum(lengths)
+        total = int(ends[-1]) if len(ends) else 0
+        index = np.arange(total, dtype=np.int64) + np.repeat(state.starts[rows] - (ends - lengths), lengths)
+        return state.ids[index], lengths
 
     def encode(self, texts: list[str]) -> np.ndarray:
         out = np.zeros((len(texts), self.dim), dtype=np.float32)
@@ -418,16 +586,11 @@ class _FastStatic:
         found = registry.tokens.get(key)
         if found is None:
             chunks = registry.split(index)[0]
-            cache = self.cache
-            words = set(chunks)
-            missing = words.difference(cache)
-            if missing:
-                cache = self._chunk_ids(sorted(missing), words, cache)
-            ids = list(map(cache.__getitem__, chunks))
-            offsets = np.zeros(len(ids) + 1, dtype=np.int64)
-            np.cumsum(np.fromiter(map(len, ids), dtype=np.int64, count=len(ids)), out=offsets[1:])
-            flat = np.fromiter(chain.from_iterable(ids), dtype=np.int64, count=int(offsets[-1]))
-            found = registry.remember(registry.tokens, key, (flat, offsets))
+            state, rows = self._rows([chunks], len(chunks))
+            flat, lengths = self._gather(state, rows)
+            offsets = np.zeros(len(chunks) + 1, dtype=np.int64)
+            np.cumsum(lengths, out=offsets[1:])
+            found = registry.remember(registry.tokens, key, (flat.astype(np.int64), offsets))
         return found
 
     def _span_counts(self, texts: list[str], registry: DocumentSpans):
@@ -467,29 +630,26 @@ class _FastStatic:
             last[rows[keep]] = first[rows[keep]] + np.minimum(available[keep], self.max_length)
             flats.append(flat)
             base += len(flat)
-        plain.sort()
+        if plain:  # tokenised as usual; their rows read the ids _split_counts gives, in the same order
+            plain.sort()
+            rest = self._split_counts([texts[i] for i in plain])
+            first[plain] = base + rest.indptr[:-1]
+            last[plain] = base + rest.indptr[1:]
+            flats.append(rest.indices)
         lengths = last - first
         joined = np.concatenate(flats) if flats else np.zeros(0, dtype=np.int64)
         indptr = np.zeros(n + 1, dtype=np.int64)
         np.cumsum(lengths, out=indptr[1:])
         position = np.arange(indptr[-1], dtype=np.int64) - np.repeat(indptr[:-1], lengths) + np.repeat(first, lengths)
-        counts = csr_matrix((np.ones(len(position), dtype=np.float32), joined[position], indptr),
-                            shape=(n, self.table.shape[0]))
-        counts.sum_duplicates()
-        if plain:
-            rest = self._split_counts([texts[i] for i in plain])
-            marks = np.zeros(n + 1, dtype=np.int64)
-            marks[np.asarray(plain) + 1] = 1
-            place = csr_matrix((np.ones(len(plain), dtype=np.float32), np.arange(len(plain)), np.cumsum(marks)),
-                               shape=(n, len(plain)))  # row plain[k] takes row k of rest
-            counts = (counts + place @ rest).tocsr()
-            counts.sum_duplicates()
-        return counts
+        # each row holds its tokens in text order, repeats as repeated entries, as _split_counts gives them:
+        # a window read as a span scores exactly as the same window tokenised
+        return csr_matrix((np.ones(len(position), dtype=np.float32), joined[position], indptr),
+                          shape=(n, self.table.shape[0]))
 
-    def _split(self, texts: list[str]) -> tuple[list[list[str]], set[str]]:
-        """Each text's whitespace chunks (cut at ``max_chars``) and the set of them all. Inside
-        :func:`shared_counts` the static models of one predictor (English and bilingual) share them
-        when no text is longer than either model's cut, as is usual for passages."""
+    def _split(self, texts: list[str]) -> list[list[str]]:
+        """Each text's whitespace chunks (cut at ``max_chars``). Inside :func:`shared_counts` the static
+        models of one predictor (English and bilingual) share them when no text is longer than either
+        model's cut, as is usual for passages."""
         memo = getattr(_CALL, "memo", None)
         longest = max(map(len, texts), default=0)
         key = None
@@ -500,43 +660,82 @@ class _FastStatic:
                 return found
         split = [text[: self.max_chars].split() for text in texts] if longest > self.max_chars else \
             [text.split() for text in texts]
-        found = (split, set().union(*split))
         if key is not None:
-            memo[key] = found
-        return found
+            memo[key] = split
+        return split
 
     def _split_counts(self, texts: list[str]):
         from scipy.sparse import csr_matrix
 
-        split, words = self._split(texts)
-        cache = self.cache
-        missing = words.difference(cache)  # set operations run in C
-        if missing:
-            cache = self._chunk_ids(sorted(missing), words, cache)
-        # Flatten with C-level map/chain (no Python loop per text), then cut each text at max_length tokens.
-        ids = list(map(cache.__getitem__, chain.from_iterable(split)))
+        split = self._split(texts)
         chunks_per_text = np.fromiter(map(len, split), dtype=np.int64, count=len(split))
-        ids_per_chunk = np.fromiter(map(len, ids), dtype=np.int64, count=len(ids))
-        flat = np.fromiter(chain.from_iterable(ids), dtype=np.int64, count=int(ids_per_chunk.sum()))
+        state, rows = self._rows(split, int(chunks_per_text.sum()))
+        flat, ids_per_chunk = self._gather(state, rows)
+        # cut each text at max_length tokens
         text_of_chunk = np.repeat(np.arange(len(split)), chunks_per_text)
         tokens_per_text = np.bincount(text_of_chunk, weights=ids_per_chunk, minlength=len(split)).astype(np.int64)
-        first = np.cumsum(tokens_per_text) - tokens_per_text
-        position = np.arange(len(flat)) - np.repeat(first, tokens_per_text)
-        flat = flat[position < self.max_length]
+        if len(tokens_per_text) and tokens_per_text.max() > self.max_length:
+            first = np.cumsum(tokens_per_text) - tokens_per_text
+            position = np.arange(len(flat)) - np.repeat(first, tokens_per_text)
+            flat = flat[position < self.max_length]
         lengths = np.minimum(tokens_per_text, self.max_length)
-        indptr = np.concatenate(([0], np.cumsum(lengths)))
-        counts = csr_matrix((np.ones(len(flat), dtype=np.float32), flat, indptr),
-                            shape=(len(texts), self.table.shape[0]))
-        counts.sum_duplicates()
-        return counts
+        indptr = np.zeros(len(split) + 1, dtype=np.int64)
+        np.cumsum(lengths, out=indptr[1:])
+        # a token repeated in a text stays as repeated entries (a sum of ones): the pooled product reads
+        # them as they are; the lexical block sums them first (:func:`canonical_counts`)
+        return csr_matrix((np.ones(len(flat), dtype=np.float32), flat, indptr), shape=(len(texts), self.table.shape[0]))
 
     def pool(self, counts) -> np.ndarray:
-        """Mean of the token vectors of each row of ``counts`` (one sparse product), L2-normalised."""
+        """Mean of the token vectors of each row of ``counts`` (one sparse product, on both cores for a
+        large batch), L2-normalised."""
         lengths = np.asarray(counts.sum(axis=1)).ravel()
-        means = np.asarray(counts @ self.table, dtype=np.float32) / np.maximum(lengths, 1)[:, None]
+        means = _sparse_product(counts, self.table) / np.maximum(lengths, 1)[:, None]
         if self.normalize:
             means /= np.maximum(np.linalg.norm(means, axis=1, keepdims=True), 1e-12)
         return means
+
+
+def canonical_counts(counts):
+    """A copy of a token-count matrix with each token once per row (repeats summed), indices sorted."""
+    counts = counts.copy()
+    counts.sum_duplicates()
+    return counts
+
+
+#: Rows from which a sparse product is split between two threads (scipy's product releases the GIL).
+PARALLEL_ROWS = 2048
+
+
+def _cpus() -> int:
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not Linux
+        return os.cpu_count() or 1
+
+
+def _sparse_product(counts, table: np.ndarray) -> np.ndarray:
+    """``counts @ table`` as float32; a batch of PARALLEL_ROWS rows or more is cut in two halves, one
+    computed on a short-lived second thread (no pool, so nothing to carry across a fork)."""
+    n = counts.shape[0]
+    if n < PARALLEL_ROWS or _cpus() < 2:
+        return np.asarray(counts @ table, dtype=np.float32)
+    half = n // 2
+    out = np.empty((n, table.shape[1]), dtype=np.float32)
+    failed: list[BaseException] = []
+
+    def second_half():
+        try:
+            out[half:] = counts[half:] @ table
+        except BaseException as error:  # noqa: BLE001 - raised again on the calling thread
+            failed.append(error)
+
+    thread = threading.Thread(target=second_half, name="darien-nlp-pool", daemon=True)
+    thread.start()
+    out[:half] = counts[:half] @ table
+    thread.join()
+    if failed:
+        raise failed[0]
+    return out
 
 
 class StaticEmbedder(Embedder):

@@ -135,3 +135,74 @@ def test_static_models_of_one_call_share_the_whitespace_split_only_where_it_is_t
             np.testing.assert_array_equal(mine, alone)
         assert len(splits) == (1 if texts is short else 2)
     assert expected[0].sum() < expected[1].sum()  # the long text was cut at 40 characters by one model only
+
+
+def _two_models():
+    from darien_nlp.embed.static import models_dir
+
+    return (_FastStatic(_load_static(models_dir() / "static-minilm-v1"), 256),
+            _FastStatic(_load_static(models_dir() / "static-usem3-v1"), 256))
+
+
+def test_second_model_of_a_call_reads_its_rows_through_the_link_and_counts_as_alone():
+    """Inside shared_counts the bilingual model maps the English model's rows to its own (a link array);
+    its counts are those it gives alone: with new words, after its cache is replaced, and when the
+    link has gone stale."""
+    from darien_nlp.embed.static import shared_counts
+
+    english, bilingual = _two_models()
+    alone_en, alone_bi = _two_models()
+    calls = []
+    original = bilingual._own_rows
+    bilingual._own_rows = lambda split, total: calls.append(total) or original(split, total)
+    short = [text for text in TEXTS if len(text) < 500]  # a text past either model's cut splits per model
+    batches = [short, short, short[:2] + ["a brand-new word: zyxwvut", "Darién"], ["zyxwvut Darién qqqq"] * 3, TEXTS]
+    for number, texts in enumerate(batches):
+        if number == 3:
+            bilingual.cache_limit = 0  # every new chunk now replaces its cache: the link goes stale
+        with shared_counts():
+            got = [fast._split_counts(texts).toarray() for fast in (english, bilingual)]
+        for mine, alone in zip(got, (alone_en._split_counts(texts), alone_bi._split_counts(texts))):
+            np.testing.assert_array_equal(mine, alone.toarray())
+        if number == 1:
+            assert len(calls) == 1  # the second call went through the link only
+    assert bilingual._link is not None and len(calls) >= 2
+
+
+def test_link_under_threads():
+    from darien_nlp.embed.static import shared_counts
+
+    english, bilingual = _two_models()
+    alone = _two_models()[1]
+    bilingual.cache_limit = 400  # replacements while threads read
+    errors = []
+
+    def work(offset):
+        try:
+            for i in range(30):
+                batch = [f"w{offset}_{i}_{j} migrantes del Darién {j}" for j in range(5)] + TEXTS[:2]
+                with shared_counts():
+                    english._split_counts(batch)
+                    mine = bilingual._split_counts(batch)
+                np.testing.assert_array_equal(mine.toarray(), alone._split_counts(batch).toarray())
+        except Exception as error:  # noqa: BLE001 - reported below
+            errors.append(error)
+
+    threads = [threading.Thread(target=work, args=(k,)) for k in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert not errors, errors[0]
+
+
+def test_a_large_batch_is_pooled_on_two_threads_as_on_one(monkeypatch):
+    from darien_nlp.embed import static
+
+    fast = _FastStatic(_load_static(default_static_path()), 256)
+    texts = [f"{text} {i}" for i in range(500) for text in TEXTS]
+    counts = fast.token_counts(texts)
+    monkeypatch.setattr(static, "_cpus", lambda: 2)
+    both = fast.pool(counts)
+    monkeypatch.setattr(static, "PARALLEL_ROWS", 10 ** 9)
+    np.testing.assert_array_equal(both, fast.pool(counts))
