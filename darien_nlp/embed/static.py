@@ -440,9 +440,15 @@ class _FastStatic:
         return bool(self.base)
 
     def _tokenise(self, chunks: list[str]) -> list[tuple[int, ...]]:
-        encodings = self.tokenizer.encode_batch_fast(chunks, add_special_tokens=False)
+        """Each chunk's token ids, the unknown token left out; many chunks are tokenised on two threads."""
         unk = self.unk
-        return [tuple(i for i in encoding.ids if i != unk) for encoding in encodings]
+
+        def work(start, stop):
+            encodings = self.tokenizer.encode_batch_fast(chunks[start:stop], add_special_tokens=False)
+            return [tuple(ids) if unk not in ids else tuple(i for i in ids if i != unk)
+                    for ids in (encoding.ids for encoding in encodings)]
+
+        return list(chain.from_iterable(_in_halves(work, len(chunks), TOKENISE_IN_HALVES)))
 
     def _add(self, flat: list[str], missing: list[str], seen: _ChunkRows) -> _ChunkRows:
         """Tokenise ``missing`` into the cache; return a cache generation that holds every chunk of
@@ -465,15 +471,17 @@ class _FastStatic:
                 state.append(new, [fresh[chunk] for chunk in new])
             return state
 
-    def _rows(self, split: list[list[str]], total: int) -> tuple[_ChunkRows, np.ndarray]:
+    def _rows(self, split: list[list[str]], total: int, key=None) -> tuple[_ChunkRows, np.ndarray]:
         """The cache generation and, for each chunk of ``split`` in order, its row (new chunks tokenised).
 
         Inside :func:`shared_counts`, when another static model has already looked up the same split
         (the English and the bilingual model of one predictor), its rows are mapped to this model's
-        through a link array (one numpy gather instead of a dictionary look-up per chunk)."""
+        through a link array (one numpy gather instead of a dictionary look-up per chunk). ``key`` is the
+        object that stands for the split in the memo (default: ``split`` itself)."""
         memo = getattr(_CALL, "memo", None)
-        shared = None if memo is None else memo.get(("rows", id(split)))
-        if shared is not None and (shared[0] is not split or shared[1] is self):
+        key = split if key is None else key
+        shared = None if memo is None else memo.get(("rows", id(key)))
+        if shared is not None and (shared[0] is not key or shared[1] is self):
             shared = None
         if shared is not None:
             found = self._linked_rows(split, total, shared[2], shared[3])
@@ -483,7 +491,7 @@ class _FastStatic:
         if shared is not None:
             self._remember_link(shared[2], shared[3], state, rows)
         elif memo is not None:
-            memo.setdefault(("rows", id(split)), (split, self, state, rows))  # holds split: its id stays its own
+            memo.setdefault(("rows", id(key)), (key, self, state, rows))  # holds the key: its id stays its own
         return state, rows
 
     def _own_rows(self, split: list[list[str]], total: int) -> tuple[_ChunkRows, np.ndarray]:
@@ -552,10 +560,20 @@ class _FastStatic:
         return state.ids[index], lengths
 
     def encode(self, texts: list[str]) -> np.ndarray:
+        """Mean-pooled vectors, 4,096 texts at a time. Inside :func:`shared_counts` a block pooled once
+        is not pooled again (the bilingual block of the label heads and the scope head read the same)."""
         out = np.zeros((len(texts), self.dim), dtype=np.float32)
+        memo = getattr(_CALL, "memo", None)
         for start in range(0, len(texts), 4096):
-            counts = self.token_counts(texts[start:start + 4096])
-            out[start:start + 4096] = self.pool(counts)
+            part = texts[start:start + 4096]
+            if memo is None:
+                out[start:start + 4096] = self.pool(self.token_counts(part))
+                continue
+            key = ("pooled", id(self), tuple(part))
+            pooled = memo.get(key)
+            if pooled is None:
+                pooled = memo[key] = self.pool(self.token_counts(part))
+            out[start:start + 4096] = pooled
         return out
 
     def token_counts(self, texts: list[str]):
@@ -586,7 +604,7 @@ class _FastStatic:
         found = registry.tokens.get(key)
         if found is None:
             chunks = registry.split(index)[0]
-            state, rows = self._rows([chunks], len(chunks))
+            state, rows = self._rows([chunks], len(chunks), key=chunks)
             flat, lengths = self._gather(state, rows)
             offsets = np.zeros(len(chunks) + 1, dtype=np.int64)
             np.cumsum(lengths, out=offsets[1:])
@@ -696,14 +714,17 @@ class _FastStatic:
 
 
 def canonical_counts(counts):
-    """A copy of a token-count matrix with each token once per row (repeats summed), indices sorted."""
-    counts = counts.copy()
+    """A copy of a token-count matrix with each token once per row (repeats summed), indices sorted.
+    Two transposes (counting sorts, linear) sort every row's indices faster than sorting row by row."""
+    counts = counts.tocsc().tocsr()
     counts.sum_duplicates()
     return counts
 
 
 #: Rows from which a sparse product is split between two threads (scipy's product releases the GIL).
 PARALLEL_ROWS = 2048
+#: New chunks from which tokenising is split between two threads (the Rust tokenizer releases the GIL).
+TOKENISE_IN_HALVES = 2000
 
 
 def _cpus() -> int:
@@ -713,28 +734,40 @@ def _cpus() -> int:
         return os.cpu_count() or 1
 
 
-def _sparse_product(counts, table: np.ndarray) -> np.ndarray:
-    """``counts @ table`` as float32; a batch of PARALLEL_ROWS rows or more is cut in two halves, one
-    computed on a short-lived second thread (no pool, so nothing to carry across a fork)."""
-    n = counts.shape[0]
-    if n < PARALLEL_ROWS or _cpus() < 2:
-        return np.asarray(counts @ table, dtype=np.float32)
+def _in_halves(work, n: int, least: int) -> list:
+    """``[work(0, n // 2), work(n // 2, n)]``, the second half on a short-lived second thread (for work
+    that releases the GIL: scipy's sparse product, the Rust tokenizer); ``[work(0, n)]`` below ``least``
+    items or on one core. No pool, so nothing to carry across a fork; an error in either half is raised."""
+    if n < least or _cpus() < 2:
+        return [work(0, n)]
     half = n // 2
-    out = np.empty((n, table.shape[1]), dtype=np.float32)
-    failed: list[BaseException] = []
+    second: list = []
 
-    def second_half():
+    def run():
         try:
-            out[half:] = counts[half:] @ table
+            second.append(work(half, n))
         except BaseException as error:  # noqa: BLE001 - raised again on the calling thread
-            failed.append(error)
+            second.append(error)
 
-    thread = threading.Thread(target=second_half, name="darien-nlp-pool", daemon=True)
+    thread = threading.Thread(target=run, name="darien-nlp-half", daemon=True)
     thread.start()
-    out[:half] = counts[:half] @ table
-    thread.join()
-    if failed:
-        raise failed[0]
+    try:
+        first = work(0, half)
+    finally:
+        thread.join()
+    if isinstance(second[0], BaseException):
+        raise second[0]
+    return [first, second[0]]
+
+
+def _sparse_product(counts, table: np.ndarray) -> np.ndarray:
+    """``counts @ table`` as float32, a batch of PARALLEL_ROWS rows or more in two halves on two threads."""
+    out = np.empty((counts.shape[0], table.shape[1]), dtype=np.float32)
+
+    def work(start, stop):
+        out[start:stop] = (counts if stop - start == counts.shape[0] else counts[start:stop]) @ table
+
+    _in_halves(work, counts.shape[0], PARALLEL_ROWS)
     return out
 
 

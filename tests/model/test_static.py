@@ -206,3 +206,29 @@ def test_a_large_batch_is_pooled_on_two_threads_as_on_one(monkeypatch):
     both = fast.pool(counts)
     monkeypatch.setattr(static, "PARALLEL_ROWS", 10 ** 9)
     np.testing.assert_array_equal(both, fast.pool(counts))
+
+
+def test_many_new_words_are_tokenised_on_two_threads_as_on_one(monkeypatch):
+    from darien_nlp.embed import static
+
+    words = [f"{word}{i}" for i in range(40) for word in ("Darién", "migración", "asylum", "x")] + ["[UNK]", "\u2060"]
+    one = _FastStatic(_load_static(default_static_path()), 256)._tokenise(words)
+    monkeypatch.setattr(static, "_cpus", lambda: 2)
+    monkeypatch.setattr(static, "TOKENISE_IN_HALVES", 4)
+    assert _FastStatic(_load_static(default_static_path()), 256)._tokenise(words) == one
+
+
+def test_an_error_on_the_second_thread_is_raised_on_the_caller(monkeypatch):
+    from darien_nlp.embed import static
+
+    monkeypatch.setattr(static, "_cpus", lambda: 2)
+
+    def work(start, stop):
+        if start:
+            raise RuntimeError("second half failed")
+        return stop
+
+    with pytest.raises(RuntimeError, match="second half failed"):
+        static._in_halves(work, 10, 2)
+    assert static._in_halves(lambda start, stop: (start, stop), 10, 2) == [(0, 5), (5, 10)]
+    assert static._in_halves(lambda start, stop: (start, stop), 10, 20) == [(0, 10)]
