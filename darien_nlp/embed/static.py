@@ -185,7 +185,7 @@ class DocumentSpans:
     or a window whose cut falls inside a word before ``max_length`` tokens, is tokenised as usual.
     """
 
-    def __init__(self, cache_documents: int = 500):
+    def __init__(self, cache_documents: int = 2000):
         self.documents: list[str] = []
         self.spans: dict[str, tuple[int, int, int]] = {}
         # per document: its chunks (model-independent) and each model's token ids; at most
@@ -618,36 +618,49 @@ class _FastStatic:
         n = len(texts)
         first = np.zeros(n, dtype=np.int64)  # token range [first, last) in the joined documents' ids
         last = np.zeros(n, dtype=np.int64)
-        found = list(map(registry.spans.get, texts))
-        plain = [row for row, hit in enumerate(found) if hit is None]
-        by_document: dict[int, list[int]] = {}
-        for row, hit in enumerate(found):
-            if hit is not None:
-                by_document.setdefault(hit[0], []).append(row)
-        flats, base = [], 0
-        for index, rows in by_document.items():
+        found = np.array([(-1, 0, 0) if hit is None else hit for hit in map(registry.spans.get, texts)],
+                         dtype=np.int64).reshape(n, 3)
+        registered = found[:, 0] >= 0
+        plain = np.flatnonzero(~registered).tolist()
+        documents = np.unique(found[registered, 0])
+        # The batch's documents laid end to end: their chunks' character offsets, shifted by the documents'
+        # lengths before them, and their token ids joined; every span is then cut in one vectorised pass.
+        # (A search that runs past a document's last chunk meets the next document's first one, which
+        # starts at or after the span's right end, so no test below crosses from one document to the next.)
+        char_base = np.zeros(len(documents), dtype=np.int64)
+        starts_all, ends_all, offsets_all, flats = [], [], [], []
+        chars = base = 0
+        for k, index in enumerate(documents.tolist()):
             chunks, starts, ends = registry.split(index)
             flat, offsets = self._document_tokens(registry, index)
-            rows = np.asarray(rows, dtype=np.int64)
-            left = np.fromiter((found[r][1] for r in rows), dtype=np.int64, count=len(rows))
-            right = np.fromiter((found[r][2] for r in rows), dtype=np.int64, count=len(rows))
-            f = np.searchsorted(starts, left, "left")
-            inside = (f > 0) & (ends[np.maximum(f - 1, 0)] > left) if len(ends) else np.zeros(len(rows), bool)
-            cut = np.minimum(right, left + self.max_chars)  # text[:max_chars]
-            g = np.maximum(np.searchsorted(ends, cut, "right"), f)  # chunks f..g-1 end at or before the cut
-            available = offsets[g] - offsets[f]
-            # a word cut in two inside the first max_length tokens, or a span starting inside a word: such
-            # texts are tokenised as usual
-            split_word = (g < len(starts)) & (starts[np.minimum(g, max(len(starts) - 1, 0))] < cut) \
-                & (available < self.max_length) if len(starts) else np.zeros(len(rows), bool)
-            usual = inside | split_word
-            if usual.any():
-                plain.extend(rows[usual].tolist())
-            keep = ~usual
-            first[rows[keep]] = base + offsets[f[keep]]
-            last[rows[keep]] = first[rows[keep]] + np.minimum(available[keep], self.max_length)
+            char_base[k] = chars
+            starts_all.append(starts + chars)
+            ends_all.append(ends + chars)
+            offsets_all.append(offsets[:-1] + base)
             flats.append(flat)
+            chars += len(registry.documents[index])
             base += len(flat)
+        empty = np.zeros(0, dtype=np.int64)
+        starts = np.concatenate(starts_all) if starts_all else empty
+        ends = np.concatenate(ends_all) if ends_all else empty
+        offsets = np.concatenate(offsets_all + [np.array([base], dtype=np.int64)])
+        rows = np.flatnonzero(registered)
+        shift = char_base[np.searchsorted(documents, found[rows, 0])]
+        left, right = found[rows, 1] + shift, found[rows, 2] + shift
+        f = np.searchsorted(starts, left, "left")
+        inside = (f > 0) & (ends[np.maximum(f - 1, 0)] > left) if len(ends) else np.zeros(len(rows), bool)
+        cut = np.minimum(right, left + self.max_chars)  # text[:max_chars]
+        g = np.maximum(np.searchsorted(ends, cut, "right"), f)  # chunks f..g-1 end at or before the cut
+        available = offsets[g] - offsets[f]
+        # a word cut in two inside the first max_length tokens, or a span starting inside a word: such
+        # texts are tokenised as usual
+        split_word = (g < len(starts)) & (starts[np.minimum(g, max(len(starts) - 1, 0))] < cut) \
+            & (available < self.max_length) if len(starts) else np.zeros(len(rows), bool)
+        usual = inside | split_word
+        plain.extend(rows[usual].tolist())
+        keep = ~usual
+        first[rows[keep]] = offsets[f[keep]]
+        last[rows[keep]] = first[rows[keep]] + np.minimum(available[keep], self.max_length)
         if plain:  # tokenised as usual; their rows read the ids _split_counts gives, in the same order
             plain.sort()
             rest = self._split_counts([texts[i] for i in plain])
