@@ -14,6 +14,7 @@ import logging
 import re
 import threading
 from dataclasses import dataclass, field
+from itertools import repeat
 from pathlib import Path
 from typing import Any, Iterable, Iterator, Mapping, Sequence
 
@@ -257,17 +258,18 @@ def _predict(items: Sequence[str], *, model, threshold, strict,
         codes = ((probabilities >= cuts) * (1 << np.arange(len(LABELS)))).sum(axis=1).tolist()
         tuples = {code: tuple(label for j, label in enumerate(LABELS) if code >> j & 1) for code in set(codes)}
         rows = probabilities.tolist()
-        scopes = [None] * len(present) if scope is None else np.asarray(scope, dtype=float).tolist()
-        for row, i in enumerate(present):
-            results[i] = Prediction(
-                labels=tuples[codes[row]],
-                scores=dict(zip(LABELS, rows[row])),
-                length=len(items[i]),
-                truncated=len(items[i]) > MAX_CHARS,
-                scope=scopes[row],
-                # the first 300 characters (about 50 words) tell the language; reading more only costs time
-                text_head=items[i][:300],
-            )
+        scopes = repeat(None) if scope is None else np.asarray(scope, dtype=float).tolist()
+        texts = items if len(present) == len(items) else [items[i] for i in present]
+        lengths = list(map(len, texts))
+        # one Prediction per row, the loop in C (map): labels, scores, length, truncated, scope and the
+        # first 300 characters (about 50 words tell the language; reading more only costs time)
+        made = map(Prediction, map(tuples.__getitem__, codes), map(dict, map(zip, repeat(LABELS), rows)), lengths,
+                   map(MAX_CHARS.__lt__, lengths), scopes, [text[:300] for text in texts])
+        if len(present) == len(items):
+            results = list(made)
+        else:
+            for i, prediction in zip(present, made):
+                results[i] = prediction
     zero = {label: 0.0 for label in LABELS}
     return [r if r is not None else Prediction((), dict(zero), len(items[i])) for i, r in enumerate(results)]
 
