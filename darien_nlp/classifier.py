@@ -254,9 +254,9 @@ class PolicyClassifier(ClassifierMixin, BaseEstimator):
 
         options = check_scope_options(self.scope)
         embedder = make_embedder(options["backend"], **options["backend_options"])
-        if getattr(embedder, "trainable", False) or getattr(embedder, "tunable", False):
-            raise ValueError(f"The scope head needs a pretrained backend (e.g. 'context' over 'static'); "
-                             f"{options['backend']!r} {options['backend_options']} learns from its texts")
+        if getattr(embedder, "tunable", False):
+            raise ValueError(f"The scope head needs a backend that is not fine-tuned; "
+                             f"{options['backend']!r} {options['backend_options']} tunes its encoder")
         negatives = [] if negatives is None else _check_X(negatives, pairs=True)
         negative_groups = None if negative_groups is None else list(negative_groups)
         if negative_groups is not None and len(negative_groups) != len(negatives):
@@ -271,6 +271,8 @@ class PolicyClassifier(ClassifierMixin, BaseEstimator):
         other = ([f"_negative{i}" for i in range(len(negatives))] if negative_groups is None
                  else [str(g) if groups is not None else f"_negative|{g}" for g in negative_groups])
         all_groups = np.asarray(own + other)
+        if getattr(embedder, "trainable", False):  # e.g. TF-IDF weights: learnt from every scope passage, no labels
+            embedder.fit(self._scope_items(embedder, items))
         features = embedder.encode(self._scope_items(embedder, items))
         model = lambda: LogisticRegression(C=options["C"], class_weight="balanced", max_iter=2000,  # noqa: E731
                                            random_state=self.random_state)

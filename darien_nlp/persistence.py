@@ -178,6 +178,10 @@ def atomic_folder(path: str | Path):
             shutil.rmtree(partial, ignore_errors=True)
 
 
+#: Prefix, in the head file, of the scope embedder's fitted state (a scope head over a trainable backend).
+SCOPE_STATE = "scope_state."
+
+
 def save_model(classifier, path: str | Path, *, metadata: dict[str, Any], card: str | None) -> Path:
     """Write a fitted classifier: ``config.json``, ``head.safetensors``, embedder state, card, manifest
     (all at once: see :func:`atomic_folder`)."""
@@ -203,8 +207,8 @@ def _write_model(classifier, folder: Path, *, metadata: dict[str, Any], card: st
                       scope_intercept=np.array([classifier.scope_intercept_], dtype=np.float64),
                       scope_calibration=np.asarray(classifier.scope_calibration_, dtype=np.float64),
                       scope_threshold=np.array([classifier.scope_threshold_], dtype=np.float64))
-        if classifier.scope_embedder_.state():
-            raise ValueError("The scope head's embedder must be pretrained (no fitted state to store)")
+        # a scope embedder that learnt from its texts (TF-IDF weights) keeps its state beside the scope arrays
+        arrays.update({SCOPE_STATE + key: np.asarray(value) for key, value in classifier.scope_embedder_.state().items()})
         scope = {"embedder": classifier.scope_embedder_.spec(), "threshold": float(classifier.scope_threshold_),
                  "training": getattr(classifier, "scope_training_", {})}
     save_arrays(folder, layout.head, arrays)
@@ -336,7 +340,10 @@ def _read_scope(folder: Path, config: dict[str, Any], head: dict[str, np.ndarray
     if not isinstance(spec, dict) or spec.get("name") not in BACKENDS:
         raise ModelIntegrityError(f"{folder}: unknown scope embedder {spec!r}")
     _check_spec(folder / ModelLayout().config, spec)
-    embedder = BACKENDS[spec["name"]].from_spec(spec, {}, base_dir=folder)
+    state = {key[len(SCOPE_STATE):]: array for key, array in head.items() if key.startswith(SCOPE_STATE)}
+    for key, array in state.items():
+        _check_finite(str(folder / ModelLayout().head), SCOPE_STATE + key, array, limit=1e12)
+    embedder = BACKENDS[spec["name"]].from_spec(spec, state, base_dir=folder)
     shapes = {"scope_intercept": (1,), "scope_calibration": (2,), "scope_threshold": (1,)}
     for key, shape in shapes.items():
         if key not in head or tuple(head[key].shape) != shape:

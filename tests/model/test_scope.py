@@ -58,9 +58,33 @@ def test_scope_negatives_need_a_scope_head():
                                                scope_negatives=OUT_OF_SCOPE)
 
 
-def test_a_trainable_scope_backend_is_refused():
-    with pytest.raises(ValueError, match="pretrained"):
-        PolicyClassifier(backend="static", scope={"backend": "tfidf"}).fit([t for t, _ in TRAIN], [l for _, l in TRAIN])
+def test_a_scope_head_over_a_trainable_backend_fits_saves_and_loads(tmp_path):
+    """TF-IDF weights of a scope backend are learnt from the scope passages (no labels) and saved beside
+    the scope arrays; the loaded model gives the same scope scores; a broken state is refused."""
+    from darien_nlp.persistence import ModelIntegrityError, SCOPE_STATE, load_arrays, save_arrays, write_manifest
+
+    texts = [t for t, _ in TRAIN] * 2
+    labels = [l for _, l in TRAIN] * 2
+    scope = {"backend": "static_lex.v1", "C": 1.0, "keep": 0.9}
+    model = PolicyClassifier(backend="static", cv=3, scope=scope).fit(texts, labels, scope_negatives=OUT_OF_SCOPE)
+    assert model.scope_embedder_.idf_ is not None
+    folder = model.save(tmp_path / "policy-lexical-scope")
+    head = load_arrays(folder, "head.safetensors")
+    assert SCOPE_STATE + "lexical_idf" in head
+    loaded = PolicyPredictor.load(folder)
+    probe = OUT_OF_SCOPE[:4] + ["Border police dismantled the smuggling networks moving migrants through the Darién."]
+    np.testing.assert_allclose(loaded.scope_proba(probe), model.scope_proba(probe), rtol=1e-5)
+    head[SCOPE_STATE + "lexical_idf"] = np.full_like(head[SCOPE_STATE + "lexical_idf"], np.nan)
+    save_arrays(folder, "head.safetensors", head)
+    write_manifest(folder)
+    with pytest.raises(ModelIntegrityError, match="lexical_idf"):
+        PolicyPredictor.load(folder)
+
+
+def test_a_fine_tuned_scope_backend_is_refused():
+    with pytest.raises(ValueError, match="not fine-tuned"):
+        PolicyClassifier(backend="static", scope={"backend": "minilm_tuned"}).fit([t for t, _ in TRAIN],
+                                                                                  [l for _, l in TRAIN])
 
 
 def test_scope_needs_both_kinds_of_passage():
