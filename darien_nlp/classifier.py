@@ -163,7 +163,8 @@ class PolicyClassifier(ClassifierMixin, BaseEstimator):
     def __init__(self, *, backend: str = "static", backend_options: dict | None = None,
                  head: str = "logreg.v1", C: float = 4.0, class_weight: str | None = "balanced",
                  calibration: str | None = "sigmoid", thresholds: str = "f1", cv: int = 5,
-                 random_state: int = 0, scope: dict | None = None, source_weight: str | None = None):
+                 random_state: int = 0, scope: dict | None = None, source_weight: str | None = None,
+                 shared_share: float = 0.0):
         self.backend = backend
         self.backend_options = backend_options
         self.head = head
@@ -175,6 +176,7 @@ class PolicyClassifier(ClassifierMixin, BaseEstimator):
         self.random_state = random_state
         self.scope = scope
         self.source_weight = source_weight
+        self.shared_share = shared_share
 
     # -- validation ---------------------------------------------------------------------------
     def _validate_params(self) -> None:
@@ -197,6 +199,10 @@ class PolicyClassifier(ClassifierMixin, BaseEstimator):
         if not (isinstance(self.cv, int) and self.cv >= 2):
             raise ValueError(f"The 'cv' parameter of PolicyClassifier must be an int >= 2. Got {self.cv!r} instead.")
         check_scope_options(self.scope)
+        share = self.shared_share
+        if isinstance(share, bool) or not isinstance(share, (int, float)) or not 0.0 <= share <= 1.0:
+            raise ValueError(f"The 'shared_share' parameter of PolicyClassifier must be a number in [0, 1]. "
+                             f"Got {share!r} instead.")
         if self.source_weight is not None and self.head == "finetune.v1":
             raise ValueError("The 'source_weight' parameter of PolicyClassifier is not supported with head='finetune.v1'")
         if self.backend_options is not None and not isinstance(self.backend_options, dict):
@@ -234,8 +240,9 @@ class PolicyClassifier(ClassifierMixin, BaseEstimator):
         embedder.fit(texts)
         features = embedder.encode(texts)
         out_of_fold = self._out_of_fold_scores(texts, labels, groups,
-                                               features=None if embedder.trainable else features, weights=weights)
-        coef, intercept = self._fit_heads(features, labels, weights)
+                                               features=None if embedder.trainable else features, weights=weights,
+                                               embedder=embedder)
+        coef, intercept = self._fit_heads(features, labels, weights, shared=self._shared_columns(embedder))
         self.embedder_ = embedder
         self.coef_ = coef
         self.intercept_ = intercept
@@ -342,8 +349,39 @@ class PolicyClassifier(ClassifierMixin, BaseEstimator):
         self.training_size_ = len(texts)
         return self
 
-    def _fit_heads(self, features, labels, weights=None) -> tuple[np.ndarray, np.ndarray]:
+    def _shared_columns(self, embedder) -> np.ndarray | None:
+        """The embedder's language-shared columns when ``shared_share`` asks for them (else None)."""
+        if not self.shared_share:
+            return None
+        shared = getattr(embedder, "shared_columns", lambda: None)()
+        if shared is None:
+            raise ValueError(f"shared_share needs a backend with a block English and Spanish share (static_lex with "
+                             f"'bilingual', or context over it); {self.backend!r} {self.backend_options} has none")
+        return shared
+
+    def _with_shared_copies(self, features, labels, weights, shared):
+        """The training rows plus, for a seeded ``shared_share`` of them, a copy that keeps only the
+        language-shared columns (the rest zero), with the same labels and weights: the heads must then
+        score those rows from the shared block alone, so it carries the labels to a language whose own
+        blocks (English subwords) say little."""
+        from scipy import sparse
+
+        rows = np.flatnonzero(np.random.default_rng(self.random_state).random(features.shape[0]) < self.shared_share)
+        if not len(rows):
+            return features, labels, weights
+        if sparse.issparse(features):
+            copies = sparse.csr_matrix(features[rows]) @ sparse.diags(shared.astype(features.dtype))
+            stacked = sparse.vstack([features, copies], format="csr")
+        else:
+            stacked = np.vstack([features, np.asarray(features)[rows] * shared])
+        weights = None if weights is None else np.concatenate([weights, np.asarray(weights)[rows]])
+        return stacked, np.concatenate([labels, labels[rows]]), weights
+
+    def _fit_heads(self, features, labels, weights=None, shared=None) -> tuple[np.ndarray, np.ndarray]:
         from sklearn.linear_model import LogisticRegression
+
+        if shared is not None:
+            features, labels, weights = self._with_shared_copies(features, labels, weights, shared)
 
         coef = np.zeros((len(LABELS), features.shape[1]), dtype=np.float64)
         intercept = np.zeros(len(LABELS), dtype=np.float64)
@@ -359,7 +397,7 @@ class PolicyClassifier(ClassifierMixin, BaseEstimator):
             intercept[j] = model.intercept_[0]
         return coef, intercept
 
-    def _out_of_fold_scores(self, texts, labels, groups, *, features=None, weights=None) -> np.ndarray:
+    def _out_of_fold_scores(self, texts, labels, groups, *, features=None, weights=None, embedder=None) -> np.ndarray:
         """Decision scores for each training text from a model that did not see it."""
         from sklearn.model_selection import GroupKFold, KFold
 
@@ -374,13 +412,15 @@ class PolicyClassifier(ClassifierMixin, BaseEstimator):
         for train_index, test_index in splitter:
             fold_weights = None if weights is None else weights[train_index]
             if features is not None:  # a pretrained embedder: encode once, slice per fold
-                coef, intercept = self._fit_heads(features[train_index], labels[train_index], fold_weights)
+                coef, intercept = self._fit_heads(features[train_index], labels[train_index], fold_weights,
+                                                  shared=self._shared_columns(embedder))
                 scores[test_index] = np.asarray(features[test_index] @ coef.T) + intercept
                 continue
             embedder = make_embedder(self.backend, **(self.backend_options or {}))
             train_texts = [texts[i] for i in train_index]
             embedder.fit(train_texts)
-            coef, intercept = self._fit_heads(embedder.encode(train_texts), labels[train_index], fold_weights)
+            coef, intercept = self._fit_heads(embedder.encode(train_texts), labels[train_index], fold_weights,
+                                              shared=self._shared_columns(embedder))
             held_out = embedder.encode([texts[i] for i in test_index])
             scores[test_index] = np.asarray(held_out @ coef.T) + intercept
         return scores

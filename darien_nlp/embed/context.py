@@ -109,6 +109,11 @@ class ContextEmbedder(Embedder):
         surround = [t if c is None else c for t, c in zip(texts, contexts)]
         return self._inner.project(texts, passage_w) + self._inner.project(surround, context_w)
 
+    def shared_columns(self):
+        """The inner backend's language-shared columns, in the passage half and in the context half."""
+        inner = getattr(self._inner, "shared_columns", lambda: None)()
+        return None if inner is None else np.concatenate([inner, inner])
+
     def spec(self) -> dict[str, Any]:
         return {"name": self.name, "inner": self._inner.spec(), "weight": self.weight, "window": self.window}
 

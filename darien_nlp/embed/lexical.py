@@ -119,6 +119,14 @@ class StaticLexicalEmbedder(Embedder):
             return sparse.csr_matrix((0, fast.dim + len(self.idf_) + extra), dtype=np.float32)
         return sparse.vstack(blocks, format="csr")
 
+    def shared_columns(self) -> np.ndarray | None:
+        """Which columns of :meth:`encode` hold the block that English and Spanish share (the bilingual
+        static vector); None without a bilingual model. Needs the fitted vocabulary size."""
+        if self._bilingual is None or self.idf_ is None:
+            return None
+        english = self._static._model().dim + len(self.idf_)
+        return np.arange(english + self._bilingual._model().dim) >= english
+
     def spec(self) -> dict[str, Any]:
         spec = {"name": self.name, "static": self._static.spec(), "dense_weight": self.dense_weight,
                 "min_df": self.min_df}

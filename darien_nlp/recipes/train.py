@@ -157,7 +157,8 @@ def run(context: RunContext) -> dict:
                                 class_weight=model_config["class_weight"],
                                 calibration=model_config["calibration"], thresholds=model_config["thresholds"],
                                 cv=model_config["cv"], random_state=seed, scope=scope if with_scope else None,
-                                source_weight=model_config["source_weight"] or None)
+                                source_weight=model_config["source_weight"] or None,
+                                shared_share=model_config["shared_share"])
 
     def scope_arguments():
         if scope is None:
@@ -558,6 +559,10 @@ def _describe(config, summary) -> str:
                  f"({summary['window']} characters of its document each side, weight {options.get('weight', 0.7)}; "
                  f"{summary['bare_share']:.0%} of training passages read alone),")
     weighted = _SOURCE_WEIGHT_WORDS.get(config["model"].get("source_weight") or "", "")
+    share = config["model"].get("shared_share") or 0.0
+    if share:
+        weighted += (f" {share:.0%} of training passages also fitted from the English + Spanish shared block alone "
+                     "(their other columns zeroed),")
     return (f"Backend `{summary['backend']}`{reads} C = {summary['C']} (chosen on dev from "
             f"{[s['C'] for s in summary['C_selection']]}),{weighted}")
 
@@ -772,7 +777,10 @@ RECIPE = Recipe(
                   "calibration": "sigmoid", "thresholds": "f1", "cv": 5, "refit_on_dev": False,
                   # "" (none), "sqrt" or "balanced": weigh each training passage by its corpus's size
                   # (darien_nlp.classifier.source_weights)
-                  "source_weight": ""},
+                  "source_weight": "",
+                  # share of training rows also fitted from the English + Spanish shared block alone
+                  # (darien_nlp.classifier.PolicyClassifier, shared_share); 0: none
+                  "shared_share": 0.0},
         # distillation: a trained model folder (name in models/ or path) labels unannotated corpus passages,
         # which join the training passages; "" for none. corpora: keys of sampling.CORPUS_FILES and
         # OOD_CORPUS_FILES; near / far: passages per corpus near a migration term / elsewhere; compare: also

@@ -222,3 +222,42 @@ def test_weighted_thresholds_listen_to_a_small_source():
     plain = PolicyClassifier()._fit_thresholds(probabilities, labels, groups)
     weighted = PolicyClassifier()._fit_thresholds(probabilities, labels, groups, source_weights(groups, "balanced"))
     assert (plain > 0.3).all() and (weighted < 0.3).all()
+
+
+def test_shared_copies_keep_only_the_language_shared_block(train_data):
+    """shared_share adds, for a seeded share of training rows, a copy holding only the bilingual block's
+    columns (same labels and weights) to every head fit; calibration and thresholds see real rows only."""
+    from scipy import sparse
+
+    options = {"bilingual": "models/static-usem3-v1"}
+    clf = PolicyClassifier(backend="static_lex", backend_options=options, cv=2, shared_share=0.5, random_state=3)
+    texts, labels = train_data
+    seen = []
+    original = clf._fit_heads
+    clf._fit_heads = lambda features, y, weights=None, shared=None: seen.append((features.shape[0], shared)) or \
+        original(features, y, weights, shared)
+    clf.fit(texts, labels)
+    shared = seen[-1][1]
+    assert shared is not None and shared.sum() == 256 and shared[-256:].all() and not shared[:-256].any()
+    features = sparse.random(8, len(shared), density=0.5, format="csr", random_state=0, dtype=np.float32)
+    stacked, y, weights = clf._with_shared_copies(features, np.eye(8, 5, dtype=np.int64), np.arange(8.0), shared)
+    extra = stacked.shape[0] - 8
+    assert 0 < extra < 8 and len(y) == len(weights) == stacked.shape[0]
+    copies = stacked[8:].toarray()
+    assert not copies[:, ~shared].any() and copies[:, shared].any()
+    rows = [int(np.flatnonzero((features[:, shared].toarray() == row[shared]).all(axis=1))[0]) for row in copies]
+    np.testing.assert_array_equal(y[8:], np.eye(8, 5, dtype=np.int64)[rows])
+    np.testing.assert_array_equal(weights[8:], np.arange(8.0)[rows])
+    plain = PolicyClassifier(backend="static_lex", backend_options=options, cv=2, random_state=3).fit(texts, labels)
+    assert not np.allclose(plain.coef_, clf.coef_)  # the copies change the heads
+
+
+@pytest.mark.parametrize("bad", [-0.1, 1.5, True, "half"])
+def test_bad_shared_share_is_refused(train_data, bad):
+    with pytest.raises(ValueError, match="shared_share"):
+        PolicyClassifier(backend="static", shared_share=bad).fit(*train_data)
+
+
+def test_shared_share_needs_a_shared_block(train_data):
+    with pytest.raises(ValueError, match="block English and Spanish share"):
+        PolicyClassifier(backend="static_lex", cv=2, shared_share=0.3).fit(*train_data)
