@@ -801,6 +801,9 @@ class StaticEmbedder(Embedder):
         self.max_length = max_length
 
     def _model(self) -> _FastStatic:
+        found = self.__dict__.get("_fast")
+        if found is not None and found[0] == (self.path, self.max_length):  # no path resolving per call
+            return found[1]
         key = (str(self.path.resolve()), self.max_length)
         fast = _FAST.get(key)
         if fast is None:
@@ -809,6 +812,7 @@ class StaticEmbedder(Embedder):
                 if fast is None:
                     fast = _FAST[key] = _FastStatic(_load_static(self.path), self.max_length,
                                                     chunk_table=self.path / CHUNK_TABLE)
+        self._fast = ((self.path, self.max_length), fast)
         return fast
 
     @property
