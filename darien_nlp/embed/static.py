@@ -185,7 +185,7 @@ class DocumentSpans:
     or a window whose cut falls inside a word before ``max_length`` tokens, is tokenised as usual.
     """
 
-    def __init__(self, cache_documents: int = 2000):
+    def __init__(self, cache_documents: int = 1000):
         self.documents: list[str] = []
         self.spans: dict[str, tuple[int, int, int]] = {}
         # per document: its chunks (model-independent) and each model's token ids; at most
