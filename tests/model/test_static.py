@@ -61,17 +61,26 @@ def test_bounded_cache_under_threads():
     fast = _FastStatic(model, max_length=256)
     fast.cache_limit = 20
     reference = _FastStatic(model, max_length=256)
-    errors = []
 
     def work(offset):
+        for i in range(40):
+            batch = [f"w{offset}_{i}_{j} common text {j}" for j in range(6)]
+            np.testing.assert_allclose(fast.encode(batch), reference.encode(batch), rtol=1e-6)
+
+    _on_threads(work, 4)
+
+
+def _on_threads(work, count):
+    """Run ``work(k)`` on ``count`` threads at once; the first error any of them met fails the test."""
+    errors = []
+
+    def run(k):
         try:
-            for i in range(40):
-                batch = [f"w{offset}_{i}_{j} common text {j}" for j in range(6)]
-                np.testing.assert_allclose(fast.encode(batch), reference.encode(batch), rtol=1e-6)
+            work(k)
         except Exception as error:  # noqa: BLE001 - reported below
             errors.append(error)
 
-    threads = [threading.Thread(target=work, args=(k,)) for k in range(4)]
+    threads = [threading.Thread(target=run, args=(k,)) for k in range(count)]
     for thread in threads:
         thread.start()
     for thread in threads:
@@ -175,25 +184,16 @@ def test_link_under_threads():
     english, bilingual = _two_models()
     alone = _two_models()[1]
     bilingual.cache_limit = 400  # replacements while threads read
-    errors = []
 
     def work(offset):
-        try:
-            for i in range(30):
-                batch = [f"w{offset}_{i}_{j} migrantes del Darién {j}" for j in range(5)] + TEXTS[:2]
-                with shared_counts():
-                    english._split_counts(batch)
-                    mine = bilingual._split_counts(batch)
-                np.testing.assert_array_equal(mine.toarray(), alone._split_counts(batch).toarray())
-        except Exception as error:  # noqa: BLE001 - reported below
-            errors.append(error)
+        for i in range(30):
+            batch = [f"w{offset}_{i}_{j} migrantes del Darién {j}" for j in range(5)] + TEXTS[:2]
+            with shared_counts():
+                english._split_counts(batch)
+                mine = bilingual._split_counts(batch)
+            np.testing.assert_array_equal(mine.toarray(), alone._split_counts(batch).toarray())
 
-    threads = [threading.Thread(target=work, args=(k,)) for k in range(4)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    assert not errors, errors[0]
+    _on_threads(work, 4)
 
 
 def test_a_large_batch_is_pooled_on_two_threads_as_on_one(monkeypatch):
