@@ -232,3 +232,15 @@ def test_an_error_on_the_second_thread_is_raised_on_the_caller(monkeypatch):
         static._in_halves(work, 10, 2)
     assert static._in_halves(lambda start, stop: (start, stop), 10, 2) == [(0, 5), (5, 10)]
     assert static._in_halves(lambda start, stop: (start, stop), 10, 20) == [(0, 10)]
+
+
+def test_a_used_embedder_pickles_without_its_encoder():
+    """Worker processes (dask, --jobs) receive embedders by pickle: the encoder an embedder found (locks,
+    word cache) stays behind, and the copy encodes the same."""
+    import pickle
+
+    embedder = StaticEmbedder()
+    expected = embedder.encode(TEXTS)
+    copy = pickle.loads(pickle.dumps(embedder))
+    assert "_fast" not in copy.__dict__
+    np.testing.assert_array_equal(copy.encode(TEXTS), expected)
