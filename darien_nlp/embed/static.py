@@ -329,23 +329,24 @@ class _ChunkRows:
     finds its ids in the arrays it reads next; a full cache is replaced by a new generation, never
     emptied in place."""
 
-    __slots__ = ("rows", "starts", "lengths", "ids", "n_ids")
+    __slots__ = ("rows", "starts", "lengths", "ids", "n_rows", "n_ids")
 
-    def __init__(self, rows: dict, starts: np.ndarray, lengths: np.ndarray, ids: np.ndarray, n_ids: int):
-        self.rows, self.starts, self.lengths, self.ids, self.n_ids = rows, starts, lengths, ids, n_ids
+    def __init__(self, rows: dict, starts: np.ndarray, lengths: np.ndarray, ids: np.ndarray, n_rows: int, n_ids: int):
+        self.rows, self.starts, self.lengths, self.ids = rows, starts, lengths, ids
+        self.n_rows, self.n_ids = n_rows, n_ids  # rows and ids in use (a table's repeated chunk holds a row too)
 
     @classmethod
     def empty(cls) -> "_ChunkRows":
-        return cls({}, np.zeros(1024, np.int64), np.zeros(1024, np.int64), np.zeros(4096, np.int32), 0)
+        return cls({}, np.zeros(1024, np.int64), np.zeros(1024, np.int64), np.zeros(4096, np.int32), 0, 0)
 
     def copy(self) -> "_ChunkRows":
-        n = len(self.rows)
+        n = self.n_rows
         return _ChunkRows(dict(self.rows), self.starts[:max(n, 1024)].copy(), self.lengths[:max(n, 1024)].copy(),
-                          self.ids[:max(self.n_ids, 4096)].copy(), self.n_ids)
+                          self.ids[:max(self.n_ids, 4096)].copy(), n, self.n_ids)
 
     def append(self, chunks: list[str], ids: list[tuple[int, ...]]) -> None:
         """Add ``chunks`` (none of them present) with their token ids; caller holds the lock."""
-        n, k = len(self.rows), len(chunks)
+        n, k = self.n_rows, len(chunks)
         lengths = np.fromiter(map(len, ids), dtype=np.int64, count=k)
         total = int(lengths.sum())
         if n + k > len(self.starts):
@@ -357,6 +358,7 @@ class _ChunkRows:
         self.lengths[n:n + k] = lengths
         self.starts[n:n + k] = self.n_ids + np.cumsum(lengths) - lengths
         self.n_ids += total
+        self.n_rows += k
         self.rows.update(zip(chunks, range(n, n + k)))  # last: a chunk is visible only with its ids written
 
 
@@ -418,7 +420,7 @@ class _FastStatic:
                 rows = {}
                 for row, chunk in enumerate(chunks):
                     rows.setdefault(chunk, row)
-            base = _ChunkRows(rows, offsets[:-1].copy(), np.diff(offsets), ids, len(ids))
+            base = _ChunkRows(rows, offsets[:-1].copy(), np.diff(offsets), ids, len(chunks), len(ids))
             self._base = base
             state = base.copy()
             old = self.state

@@ -61,3 +61,25 @@ def test_a_table_that_cannot_be_read_costs_speed_not_results(tmp_path, caplog):
     assert not fast.wait_for_table() and "not used" in caplog.text
     reference = _FastStatic(_load_static(MODELS / "static-minilm-v1"), 256)
     np.testing.assert_array_equal(fast.encode(TEXTS), reference.encode(TEXTS))
+
+
+def test_a_table_with_a_repeated_chunk_still_embeds_exactly(tmp_path):
+    """A hand-made table may repeat a chunk: its first row serves look-ups, and words added later never
+    overwrite a row another chunk reads (the repeat sits before the last chunks, whose rows come after it)."""
+    from safetensors.numpy import save_file
+
+    folder = shutil.copytree(MODELS / "static-minilm-v1", tmp_path / "static")
+    (folder / CHUNK_TABLE).unlink()
+    chunks = ["migrants", "the", "migrants", "Darién,", "border"]
+    model = _load_static(MODELS / "static-minilm-v1")
+    ids = [[i for i in e.ids if i != model.unk_token_id]
+           for e in model.tokenizer.encode_batch_fast(chunks, add_special_tokens=False)]
+    offsets = np.concatenate(([0], np.cumsum([len(x) for x in ids]))).astype(np.int64)
+    save_file({"chunks_utf8": np.frombuffer("\n".join(chunks).encode("utf-8"), dtype=np.uint8).copy(),
+               "offsets": offsets, "ids": np.array([i for x in ids for i in x], dtype=np.int32)},
+              str(folder / CHUNK_TABLE))
+    fast = _FastStatic(model, 256, chunk_table=folder / CHUNK_TABLE)
+    assert fast.wait_for_table()
+    reference = _FastStatic(_load_static(MODELS / "static-minilm-v1"), 256)
+    for texts in (["migrants the border"], ["new words here", "Darién, border migrants"], ["migrants border"]):
+        np.testing.assert_array_equal(fast.encode(texts), reference.encode(texts))
