@@ -344,6 +344,9 @@ def _read_scope(folder: Path, config: dict[str, Any], head: dict[str, np.ndarray
     for key, array in state.items():
         _check_finite(str(folder / ModelLayout().head), SCOPE_STATE + key, array, limit=1e12)
     embedder = BACKENDS[spec["name"]].from_spec(spec, state, base_dir=folder)
+    if getattr(embedder, "trainable", False) and not embedder.state():
+        raise ModelIntegrityError(f"{folder}: the scope embedder {spec['name']!r} learns from its texts, but "
+                                  f"{ModelLayout().head} holds no {SCOPE_STATE}* arrays for it")
     shapes = {"scope_intercept": (1,), "scope_calibration": (2,), "scope_threshold": (1,)}
     for key, shape in shapes.items():
         if key not in head or tuple(head[key].shape) != shape:

@@ -79,6 +79,11 @@ def test_a_scope_head_over_a_trainable_backend_fits_saves_and_loads(tmp_path):
     write_manifest(folder)
     with pytest.raises(ModelIntegrityError, match="lexical_idf"):
         PolicyPredictor.load(folder)
+    del head[SCOPE_STATE + "lexical_idf"]  # the state missing: refused on load, not at the first classify
+    save_arrays(folder, "head.safetensors", head)
+    write_manifest(folder)
+    with pytest.raises(ModelIntegrityError, match="holds no scope_state"):
+        PolicyPredictor.load(folder)
 
 
 def test_a_fine_tuned_scope_backend_is_refused():
