@@ -23,12 +23,20 @@ from .static import StaticEmbedder, canonical_counts
 __all__ = ["StaticLexicalEmbedder"]
 
 
-def _l2_rows(matrix):
-    """Scale each row of a CSR matrix to unit L2 norm (scipy only: no scikit-learn import at inference)."""
-    from scipy import sparse
+def _tfidf_rows(counts, idf: np.ndarray):
+    """``log1p(count) * idf`` per token of each row of a canonical CSR count matrix (each token once per row),
+    each row scaled to unit L2 norm: numpy on the matrix's data array, one matrix built (scipy only, no
+    scikit-learn import at inference)."""
+    from scipy.sparse import csr_matrix
 
-    norms = np.sqrt(np.asarray(matrix.multiply(matrix).sum(axis=1)).ravel())
-    return sparse.diags(1.0 / np.maximum(norms, 1e-12)).astype(np.float32) @ matrix
+    values = np.log1p(counts.data, dtype=np.float32) * idf[counts.indices]
+    lengths = np.diff(counts.indptr)
+    squares = np.zeros(len(lengths), dtype=np.float64)
+    rows = np.flatnonzero(lengths)
+    if len(rows):
+        squares[rows] = np.add.reduceat(values.astype(np.float64) ** 2, counts.indptr[rows])
+    values *= np.repeat((1.0 / np.maximum(np.sqrt(squares), 1e-12)).astype(np.float32), lengths)
+    return csr_matrix((values, counts.indices, counts.indptr), shape=counts.shape)
 
 
 class StaticLexicalEmbedder(Embedder):
@@ -73,9 +81,7 @@ class StaticLexicalEmbedder(Embedder):
             chunk = texts[start:start + 4096]
             counts = fast.token_counts(chunk)
             dense = fast.pool(counts) * np.float32(self.dense_weight)
-            lexical = canonical_counts(counts)
-            lexical.data = np.log1p(lexical.data)
-            lexical = _l2_rows(lexical.multiply(self.idf_).tocsr())
+            lexical = _tfidf_rows(canonical_counts(counts), self.idf_)
             shared = None
             if self._bilingual is not None:
                 shared = self._bilingual.encode(chunk) * np.float32(self.bilingual_weight)

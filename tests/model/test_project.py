@@ -66,3 +66,24 @@ def test_shipped_models_score_the_same_through_project():
         stacked = _stacked(model.embedder_, items, model.coef_) + model.intercept_
         np.testing.assert_allclose(model.embedder_.project(items, model.coef_) + model.intercept_, stacked,
                                    rtol=1e-5, atol=2e-5)
+
+
+def test_tfidf_rows_equal_the_sparse_formula():
+    """The lexical block's TF-IDF rows, computed on the data array, equal log1p(count) * idf, each row at
+    unit L2 norm (an empty row stays empty; an idf of 0 gives 0)."""
+    from scipy import sparse
+
+    from darien_nlp.embed.lexical import _tfidf_rows
+
+    rng = np.random.default_rng(0)
+    counts = sparse.random(60, 400, density=0.05, format="csr", random_state=1, dtype=np.float32)
+    counts.data = np.ceil(counts.data * 3).astype(np.float32)
+    counts = sparse.csr_matrix(counts.toarray() * (np.arange(60) % 7 != 3)[:, None])  # some empty rows
+    idf = (rng.random(400) * 5).astype(np.float32)
+    idf[:40] = 0.0
+    expected = np.log1p(counts.toarray()) * idf
+    norms = np.linalg.norm(expected, axis=1, keepdims=True)
+    expected = np.divide(expected, norms, out=np.zeros_like(expected), where=norms > 0)
+    got = _tfidf_rows(counts, idf)
+    np.testing.assert_allclose(got.toarray(), expected, atol=1e-6)
+    assert got.dtype == np.float32 and not got[3].toarray().any()
