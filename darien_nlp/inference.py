@@ -118,6 +118,9 @@ class PolicyPredictor:
         items = list(texts)
         if not getattr(embedder, "uses_context", False):
             items = [item[0] if isinstance(item, tuple) else item for item in items]
-        decision = embedder.project(items, np.asarray(self.scope_["coef"]).reshape(1, -1)).ravel()
+        weights = self.scope_.get("_weights")
+        if weights is None:  # one (1, dim) array for every call, so the embedder's prepared weights hold
+            weights = self.scope_["_weights"] = np.asarray(self.scope_["coef"]).reshape(1, -1)
+        decision = embedder.project(items, weights).ravel()
         z = (decision + self.scope_["intercept"]) * self.scope_["calibration"][0] + self.scope_["calibration"][1]
         return 1.0 / (1.0 + np.exp(-np.clip(z, -50, 50)))

@@ -99,15 +99,21 @@ class ContextEmbedder(Embedder):
         """``encode(items) @ weights.T`` without stacking: the passage and context halves of ``weights``
         score their own encodings; bare passages (their own context) are encoded and scored once."""
         texts, contexts = split_items(items)
+        passage_w, context_w, both_w = self._prepared(weights, self._halves, len(texts))
+        if all(context is None for context in contexts):
+            return self._inner.project(texts, both_w)
+        surround = [t if c is None else c for t, c in zip(texts, contexts)]
+        return self._inner.project(texts, passage_w) + self._inner.project(surround, context_w)
+
+    def _halves(self, weights):
+        """The passage half, the context half (times ``weight``) and their sum, as the inner backend
+        reads them: the same arrays on every call with the same weights, so the inner's memo holds."""
         weights = np.asarray(weights, dtype=np.float64)
         if weights.ndim != 2 or weights.shape[1] % 2:
             raise ValueError(f"weights must have shape (k, 2 * inner dim); got {weights.shape}")
         half = weights.shape[1] // 2
         passage_w, context_w = weights[:, :half], weights[:, half:] * self.weight
-        if all(context is None for context in contexts):
-            return self._inner.project(texts, passage_w + context_w)
-        surround = [t if c is None else c for t, c in zip(texts, contexts)]
-        return self._inner.project(texts, passage_w) + self._inner.project(surround, context_w)
+        return passage_w, context_w, passage_w + context_w
 
     def shared_columns(self):
         """The inner backend's language-shared columns, in the passage half and in the context half."""

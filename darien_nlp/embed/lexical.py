@@ -92,22 +92,26 @@ class StaticLexicalEmbedder(Embedder):
         if self.idf_ is None:
             raise RuntimeError("StaticLexicalEmbedder is not fitted; call fit(texts) first")
         texts = check_texts(texts)
+        dense_t, lexical_t, shared_t = self._prepared(weights, self._block_weights, len(texts))
+        out = np.zeros((len(texts), dense_t.shape[1]), dtype=np.float64)
+        row = 0
+        for dense, lexical, shared in self._blocks(texts):
+            scores = dense @ dense_t + np.asarray(lexical @ lexical_t)
+            if shared is not None:
+                scores += shared @ shared_t
+            out[row:row + dense.shape[0]] = scores
+            row += dense.shape[0]
+        return out
+
+    def _block_weights(self, weights):
+        """Each block's slice of ``weights`` (k, dim), transposed and contiguous (dim_block, k), float64."""
         weights = np.asarray(weights, dtype=np.float64)
         dim, vocabulary = self._static._model().dim, len(self.idf_)
         expected = dim + vocabulary + (0 if self._bilingual is None else self._bilingual._model().dim)
         if weights.ndim != 2 or weights.shape[1] != expected:
             raise ValueError(f"weights must have shape (k, {expected}); got {weights.shape}")
-        dense_w, lexical_w, shared_w = (weights[:, :dim], weights[:, dim:dim + vocabulary],
-                                        weights[:, dim + vocabulary:])
-        out = np.zeros((len(texts), weights.shape[0]), dtype=np.float64)
-        row = 0
-        for dense, lexical, shared in self._blocks(texts):
-            scores = dense @ dense_w.T + np.asarray(lexical @ lexical_w.T)
-            if shared is not None:
-                scores += shared @ shared_w.T
-            out[row:row + dense.shape[0]] = scores
-            row += dense.shape[0]
-        return out
+        return tuple(np.ascontiguousarray(block.T) for block in
+                     (weights[:, :dim], weights[:, dim:dim + vocabulary], weights[:, dim + vocabulary:]))
 
     def encode(self, texts: Sequence[str]):
         from scipy import sparse

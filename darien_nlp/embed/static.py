@@ -802,14 +802,9 @@ class StaticEmbedder(Embedder):
             self.path = models_dir() / self.path.name  # a model named by its folder in models/ ("static-usem3-v1")
         self.max_length = max_length
 
-    def __getstate__(self):
-        """Pickled (worker processes, dask) without the encoder it found: that holds locks and the word
-        cache; an unpickled embedder finds its process's own encoder on first use."""
-        state = self.__dict__.copy()
-        state.pop("_fast", None)
-        return state
-
     def _model(self) -> _FastStatic:
+        # kept on the instance once found (no path resolving per call); left out when pickled
+        # (Embedder.__getstate__: it holds locks and the word cache), found again on first use
         found = self.__dict__.get("_fast")
         if found is not None and found[0] == (self.path, self.max_length):  # no path resolving per call
             return found[1]

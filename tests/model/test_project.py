@@ -87,3 +87,34 @@ def test_tfidf_rows_equal_the_sparse_formula():
     got = _tfidf_rows(counts, idf)
     np.testing.assert_allclose(got.toarray(), expected, atol=1e-6)
     assert got.dtype == np.float32 and not got[3].toarray().any()
+
+
+def test_prepared_weights_are_reused_for_the_same_array_only():
+    """A head's weights are prepared (blocks, transposes) once per array object for small calls; another
+    array, or a call of many texts, prepares afresh; the memo is not pickled; scores are unchanged."""
+    import pickle
+
+    from darien_nlp.embed.base import MEMO_ROWS
+
+    embedder = StaticLexicalEmbedder(bilingual="models/static-usem3-v1").fit(TEXTS * 4)
+    dim = embedder.encode(TEXTS[:1]).shape[1]
+    weights = np.random.default_rng(0).normal(size=(5, dim))
+    calls = []
+    original = embedder._block_weights
+    embedder._block_weights = lambda w: calls.append(w) or original(w)
+    first = embedder.project(TEXTS, weights)
+    again = embedder.project(TEXTS, weights)
+    assert len(calls) == 1 and np.array_equal(first, again)
+    other = weights * 2.0
+    np.testing.assert_allclose(embedder.project(TEXTS, other), 2.0 * first, rtol=1e-6)
+    assert len(calls) == 2
+    many = TEXTS * (MEMO_ROWS // len(TEXTS) + 1)
+    embedder.project(many, weights)
+    assert len(calls) == 3  # a large call prepares afresh
+    np.testing.assert_allclose(embedder.project(many[:len(TEXTS)], weights), first)
+    assert len(calls) == 3  # the small call still finds its prepared weights
+    del embedder._block_weights  # the spy
+    assert "_prepared_weights" in embedder.__dict__
+    copy = pickle.loads(pickle.dumps(embedder))
+    assert "_prepared_weights" not in copy.__dict__
+    np.testing.assert_allclose(copy.project(TEXTS, weights), first)
