@@ -82,6 +82,8 @@ def test_benchmark_runs_a_named_model_in_the_cold_start_too(tmp_path, seeds_dir)
     assert metrics["torch_loaded_after_classify"] is False
     assert "model='policy-static'" in (run_dir / "report.md").read_text()
     assert metrics["documents"] == 5 and metrics["document_passages_per_second"] > 0  # the five seeds documents
+    assert metrics["single_calls"] == 40 and metrics["single_call_ms"] > 0  # one text per call: all 40 passages
+    assert "one text per call" in (run_dir / "report.md").read_text()
     assert metrics["reads_context"] is bool(getattr(load_model("policy-static"), "uses_context", False))
 
 

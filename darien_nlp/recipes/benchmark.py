@@ -62,6 +62,12 @@ def run(context: RunContext) -> dict:
         classify(texts, model=model)
         timings.append(time.perf_counter() - started)
     best = min(timings)
+    # One text per call, as a pipeline that classifies items as they come: the per-call latency.
+    singles = texts[:config["single_calls"]]
+    started = time.perf_counter()
+    for text in singles:
+        classify(text, model=model)
+    single_ms = 1000 * (time.perf_counter() - started) / max(len(singles), 1)
     # Whole documents: segmenting, and (for a model that reads context) each passage's window.
     started = time.perf_counter()
     document_passages = sum(len(classify_document(document, model=model).passages) for document in documents)
@@ -78,6 +84,8 @@ def run(context: RunContext) -> dict:
         "batch_seconds": [round(t, 3) for t in timings],
         "passages_per_second": round(len(texts) / best, 1),
         "first_pass_passages_per_second": round(len(texts) / timings[0], 1),
+        "single_calls": len(singles),
+        "single_call_ms": round(single_ms, 3),
         "reads_context": bool(getattr(load_model(model), "uses_context", False)),
         "documents": len(documents),
         "document_passages_per_second": round(document_passages / document_seconds, 1),
@@ -93,6 +101,7 @@ def run(context: RunContext) -> dict:
         f"**{metrics['passages_per_second']:,.0f} passages/s** (best of {len(timings)}; the first pass, "
         f"which also fills caches such as the static model's word cache, ran at "
         f"{metrics['first_pass_passages_per_second']:,.0f}/s)",
+        f"- one text per call (`classify(text)`, warm, {len(singles):,} calls): **{single_ms:.2f} ms** a call",
         f"- `classify_document` on the {len(documents):,} documents those passages come from (segmenting"
         + (", and each passage read with its context window" if metrics["reads_context"] else "")
         + f"): **{metrics['document_passages_per_second']:,.0f} passages/s**",
@@ -108,6 +117,7 @@ def run(context: RunContext) -> dict:
 
 RECIPE = Recipe(
     schema={"data": {"corpora": "", "source": "corpora"}, "model": {"name": "default"},
-            "benchmark": {"passages": 50_000, "repeats": 3, "cold_repeats": 5}},
+            "benchmark": {"passages": 50_000, "repeats": 3, "cold_repeats": 5,
+                          "single_calls": 2000}},  # classify(text) one at a time, for the per-call latency
     run=run,
 )
