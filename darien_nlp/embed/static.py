@@ -730,8 +730,10 @@ class _FastStatic:
 
 def canonical_counts(counts):
     """A copy of a token-count matrix with each token once per row (repeats summed), indices sorted.
-    Two transposes (counting sorts, linear) sort every row's indices faster than sorting row by row."""
-    counts = counts.tocsc().tocsr()
+    For a large batch two transposes (counting sorts, linear in entries plus vocabulary) sort every row's
+    indices faster than sorting row by row; a small one (fewer entries than the vocabulary) is sorted
+    row by row."""
+    counts = counts.tocsc().tocsr() if counts.nnz >= counts.shape[1] else counts.copy()
     counts.sum_duplicates()
     return counts
 

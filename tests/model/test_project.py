@@ -118,3 +118,19 @@ def test_prepared_weights_are_reused_for_the_same_array_only():
     copy = pickle.loads(pickle.dumps(embedder))
     assert "_prepared_weights" not in copy.__dict__
     np.testing.assert_allclose(copy.project(TEXTS, weights), first)
+
+
+@pytest.mark.parametrize("rows", [3, 400])
+def test_canonical_counts_sum_repeats_and_sort_small_and_large_batches(rows):
+    from scipy import sparse
+
+    from darien_nlp.embed.static import canonical_counts
+
+    rng = np.random.default_rng(rows)
+    indices = rng.integers(0, 50, size=rows * 30)
+    raw = sparse.csr_matrix((np.ones(len(indices), np.float32), indices, np.arange(0, rows * 30 + 1, 30)),
+                            shape=(rows, 50 if rows > 3 else 5000))
+    got = canonical_counts(raw)
+    np.testing.assert_array_equal(got.toarray(), raw.toarray())
+    assert got.has_canonical_format and got.nnz == np.count_nonzero(raw.toarray())
+    assert raw.nnz == rows * 30  # the input is left as it was
