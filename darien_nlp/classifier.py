@@ -144,9 +144,9 @@ class PolicyClassifier(ClassifierMixin, BaseEstimator):
     shared_share : 0 (default) to 1: for a seeded share of training rows, the label heads also fit a copy
         that keeps only the block English and Spanish share (the bilingual static vector of ``static_lex``
         with ``bilingual``; other columns zero), same labels and weights; calibration and thresholds see
-        real rows only. The heads then score a passage from that block alone, which helps a language the
-        gold barely covers (leave-one-corpus-out on the Mexican Presidency: 0.259 -> 0.340 with 0.3) and
-        costs a little where the gold covers it (see README).
+        real rows only. The heads then score a passage from that block alone, meant for a language the
+        gold barely covers (leave-one-corpus-out on the Mexican Presidency with 0.3: 0.259 -> 0.340 with
+        seed 13, 0.276 -> 0.293 with seed 14); it costs a little where the gold covers it (see README).
     cv : folds for the out-of-fold scores (grouped by ``groups`` when given).
     random_state : seed for the folds and the solver.
     scope : ``None`` or a dict (see :mod:`darien_nlp.scope`): also fit a scope head, the
