@@ -423,12 +423,12 @@ class PolicyClassifier(ClassifierMixin, BaseEstimator):
                                                   shared=self._shared_columns(embedder))
                 scores[test_index] = np.asarray(features[test_index] @ coef.T) + intercept
                 continue
-            embedder = make_embedder(self.backend, **(self.backend_options or {}))
+            fold_embedder = make_embedder(self.backend, **(self.backend_options or {}))
             train_texts = [texts[i] for i in train_index]
-            embedder.fit(train_texts)
-            coef, intercept = self._fit_heads(embedder.encode(train_texts), labels[train_index], fold_weights,
-                                              shared=self._shared_columns(embedder))
-            held_out = embedder.encode([texts[i] for i in test_index])
+            fold_embedder.fit(train_texts)
+            coef, intercept = self._fit_heads(fold_embedder.encode(train_texts), labels[train_index], fold_weights,
+                                              shared=self._shared_columns(fold_embedder))
+            held_out = fold_embedder.encode([texts[i] for i in test_index])
             scores[test_index] = np.asarray(held_out @ coef.T) + intercept
         return scores
 

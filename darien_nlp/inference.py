@@ -47,6 +47,8 @@ class PolicyPredictor:
         self.metadata_ = metadata or {}
         #: The scope head (:mod:`darien_nlp.scope`): embedder, coef, intercept, calibration, threshold; or None.
         self.scope_ = scope
+        # the scope head's weights as one (1, dim) array, the same on every call (the embedder prepares it once)
+        self._scope_row = None if scope is None else np.asarray(scope["coef"]).reshape(1, -1)
 
     @property
     def has_scope(self) -> bool:
@@ -118,9 +120,6 @@ class PolicyPredictor:
         items = list(texts)
         if not getattr(embedder, "uses_context", False):
             items = [item[0] if isinstance(item, tuple) else item for item in items]
-        weights = self.scope_.get("_weights")
-        if weights is None:  # one (1, dim) array for every call, so the embedder's prepared weights hold
-            weights = self.scope_["_weights"] = np.asarray(self.scope_["coef"]).reshape(1, -1)
-        decision = embedder.project(items, weights).ravel()
+        decision = embedder.project(items, self._scope_row).ravel()
         z = (decision + self.scope_["intercept"]) * self.scope_["calibration"][0] + self.scope_["calibration"][1]
         return 1.0 / (1.0 + np.exp(-np.clip(z, -50, 50)))

@@ -51,10 +51,13 @@ class Embedder:
         self._prepared_weights = ((weights, prepared),) + memo[:3]
         return prepared
 
+    #: Attributes rebuilt on use, left out of pickles (subclasses add theirs)
+    _transient: tuple[str, ...] = ("_prepared_weights",)
+
     def __getstate__(self):
-        """Pickled without what is rebuilt on use (memoised weights; a static encoder's cache)."""
+        """Pickled without :attr:`_transient` attributes (worker processes, dask rebuild them on use)."""
         state = self.__dict__.copy()
-        for transient in ("_prepared_weights", "_fast"):
+        for transient in self._transient:
             state.pop(transient, None)
         return state
 

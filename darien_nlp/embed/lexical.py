@@ -12,7 +12,6 @@ blurs, at the static backend's speed and still without torch.
 """
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any, Sequence
 
 import numpy as np

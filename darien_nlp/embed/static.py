@@ -473,20 +473,22 @@ class _FastStatic:
                 state.append(new, [fresh[chunk] for chunk in new])
             return state
 
-    def _rows(self, split: list[list[str]], total: int, key=None) -> tuple[_ChunkRows, np.ndarray]:
-        """The cache generation and, for each chunk of ``split`` in order, its row (new chunks tokenised).
+    def _rows(self, split: list[list[str]], per_text: np.ndarray, key=None) -> tuple[_ChunkRows, np.ndarray]:
+        """The cache generation and, for each chunk of ``split`` in order, its row (new chunks tokenised);
+        ``per_text`` is each list's number of chunks.
 
         Inside :func:`shared_counts`, when another static model has already looked up the same split
         (the English and the bilingual model of one predictor), its rows are mapped to this model's
         through a link array (one numpy gather instead of a dictionary look-up per chunk). ``key`` is the
         object that stands for the split in the memo (default: ``split`` itself)."""
+        total = int(per_text.sum())
         memo = getattr(_CALL, "memo", None)
         key = split if key is None else key
         shared = None if memo is None else memo.get(("rows", id(key)))
         if shared is not None and (shared[0] is not key or shared[1] is self):
             shared = None
         if shared is not None:
-            found = self._linked_rows(split, total, shared[2], shared[3])
+            found = self._linked_rows(split, per_text, shared[2], shared[3])
             if found is not None:
                 return found
         state, rows = self._own_rows(split, total)
@@ -511,9 +513,10 @@ class _FastStatic:
                 rows = np.fromiter(map(state.rows.__getitem__, flat), dtype=np.int64, count=total)
         return state, rows
 
-    def _linked_rows(self, split, total: int, other: _ChunkRows, other_rows: np.ndarray):
+    def _linked_rows(self, split, per_text: np.ndarray, other: _ChunkRows, other_rows: np.ndarray):
         """Rows through the link from ``other``'s rows; None when the link is missing, stale or lacks
         more than a few of them (the caller looks them up itself and extends the link)."""
+        total = int(per_text.sum())
         link = self._link
         if link is None or link[0] is not other or link[1] is not self.state or len(other_rows) != total:
             return None
@@ -525,7 +528,6 @@ class _FastStatic:
         if len(missing) > max(64, total // 20):
             return None
         if len(missing):
-            per_text = np.fromiter(map(len, split), dtype=np.int64, count=len(split))
             ends = np.cumsum(per_text)
             texts = np.searchsorted(ends, missing, "right")
             places = missing - (ends[texts] - per_text[texts])
@@ -606,7 +608,7 @@ class _FastStatic:
         found = registry.tokens.get(key)
         if found is None:
             chunks = registry.split(index)[0]
-            state, rows = self._rows([chunks], len(chunks), key=chunks)
+            state, rows = self._rows([chunks], np.array([len(chunks)], dtype=np.int64), key=chunks)
             flat, lengths = self._gather(state, rows)
             offsets = np.zeros(len(chunks) + 1, dtype=np.int64)
             np.cumsum(lengths, out=offsets[1:])
@@ -702,7 +704,7 @@ class _FastStatic:
 
         split = self._split(texts)
         chunks_per_text = np.fromiter(map(len, split), dtype=np.int64, count=len(split))
-        state, rows = self._rows(split, int(chunks_per_text.sum()))
+        state, rows = self._rows(split, chunks_per_text)
         flat, ids_per_chunk = self._gather(state, rows)
         # cut each text at max_length tokens
         text_of_chunk = np.repeat(np.arange(len(split)), chunks_per_text)
@@ -804,9 +806,11 @@ class StaticEmbedder(Embedder):
             self.path = models_dir() / self.path.name  # a model named by its folder in models/ ("static-usem3-v1")
         self.max_length = max_length
 
+    #: Not pickled: the encoder found on first use holds locks and the word cache (found again after)
+    _transient = Embedder._transient + ("_fast",)
+
     def _model(self) -> _FastStatic:
-        # kept on the instance once found (no path resolving per call); left out when pickled
-        # (Embedder.__getstate__: it holds locks and the word cache), found again on first use
+        # kept on the instance once found (no path resolving per call)
         found = self.__dict__.get("_fast")
         if found is not None and found[0] == (self.path, self.max_length):  # no path resolving per call
             return found[1]
