@@ -233,9 +233,12 @@ def _scrub(texts: Sequence[str], where: str) -> list[str]:
 
 
 def _predict(items: Sequence[str], *, model, threshold, strict,
-             contexts: Sequence[str | None] | None = None) -> list[Prediction]:
-    items = _scrub(items, "classify")
-    if contexts is not None:
+             contexts: Sequence[str | None] | None = None, scrubbed: bool = False) -> list[Prediction]:
+    """Predictions for ``items``; ``scrubbed``: the texts (and contexts) are cut from documents that
+    :func:`_prepare_document` already scrubbed."""
+    if not scrubbed:
+        items = _scrub(items, "classify")
+    if contexts is not None and not scrubbed:
         scrubbed = _scrub([c or "" for c in contexts], "classify (context)")
         contexts = [None if c is None else clean for c, clean in zip(contexts, scrubbed)]
     present = [i for i, text in enumerate(items) if text.strip()]
@@ -315,20 +318,16 @@ def classify_documents(documents: Iterable[str | Document], *, model: Any = "def
     :class:`DocumentPrediction` per document, in order (a raw string's ``doc_id`` is ``"text-<its position>"``),
     as soon as its batch is scored; the results
     equal ``classify_document`` on each (scores to float rounding).  Documents are read lazily, so a stream stays in constant memory."""
-    from .embed.static import document_spans
-
     _check_top(top, "classify_documents")
+    cut = _check_threshold(threshold)
     if isinstance(documents, (str, Document)):
         raise TypeError("classify_documents() needs an iterable of documents; for one, use classify_document()")
     classifier = load_model(model)
-    window = _context_chars(classifier)
     pending: list[tuple[Document, list]] = []
     size = 0
 
     def flush():
-        texts, contexts, registry = _passages_in_context([(d, ps) for d, ps in pending], window)
-        with document_spans(registry):
-            predictions = classify(texts, model=classifier, threshold=threshold, context=contexts) if texts else []
+        predictions = _classify_passages(pending, classifier, cut)
         at = 0
         for document, passages in pending:
             yield _summarise(document, passages, predictions[at:at + len(passages)], top)
@@ -358,17 +357,24 @@ def classify_document(document: str | Document, *, model: Any = "default", thres
     :func:`classify_documents` batches their passages together.
     """
     _check_top(top, "classify_document")
+    cut = _check_threshold(threshold)
     document = _prepare_document(document, "classify_document")
     passages = segment(document, max_chars=max_chars)
-    predictions: list[Prediction] = []
-    if passages:
-        from .embed.static import document_spans
-
-        classifier = load_model(model)
-        texts, contexts, registry = _passages_in_context([(document, passages)], _context_chars(classifier))
-        with document_spans(registry):
-            predictions = classify(texts, model=classifier, threshold=threshold, context=contexts)
+    predictions = _classify_passages([(document, passages)], load_model(model), cut) if passages else []
     return _summarise(document, passages, predictions, top)
+
+
+def _classify_passages(pending, classifier, cut) -> list[Prediction]:
+    """Predictions for the passages of ``pending`` (``(document, passages)`` pairs, documents from
+    :func:`_prepare_document`, so scrubbed already), each read in its context window when the model
+    reads context; the static models tokenise each document once."""
+    from .embed.static import document_spans
+
+    texts, contexts, registry = _passages_in_context(pending, _context_chars(classifier))
+    if not texts:
+        return []
+    with document_spans(registry):
+        return _predict(texts, model=classifier, threshold=cut, strict=False, contexts=contexts, scrubbed=True)
 
 
 def _passages_in_context(pending, window):

@@ -33,6 +33,8 @@ _ABBREVIATIONS = frozenset(
 _TOKEN_REACH = 40
 _BOUNDARY = re.compile(r"[.!?]+[\"”’')\]]*\s+(?=[\"“‘'(\[]?[A-Z0-9¿¡])")
 _ITEM_MARKER = re.compile(r"^(?:- |\d{1,3}\. )")
+#: A block that ends with none of these (and is short) is a heading.
+_SENTENCE_ENDS = (".", "!", "?", ":", ";", '"', "”")
 _DATE = (r"(?:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*\.?\s+\d{1,2},?\s+\d{4}"
          r"|\d{1,2}\s+(?:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*\.?\s+\d{4}"
          r"|\d{4}-\d{2}-\d{2}")
@@ -103,8 +105,7 @@ def _kind(text: str, *, title: str | None, position: int) -> str:
         return "byline"
     if title and stripped.rstrip(".").lower() == title.strip().rstrip(".").lower():
         return "heading"
-    words = stripped.split()
-    if len(stripped) <= 150 and len(words) <= 20 and not re.search(r"[.!?:;\"”]$", stripped):
+    if len(stripped) <= 150 and not stripped.endswith(_SENTENCE_ENDS) and len(stripped.split()) <= 20:
         return "heading"
     if stripped.count(";") >= 3 and _ATTENDEE_CUE.search(stripped):
         return "attendees"

@@ -5,7 +5,6 @@ import functools
 import json
 import logging
 import os
-import re
 import threading
 from contextlib import contextmanager
 from itertools import chain, repeat
@@ -194,6 +193,7 @@ class DocumentSpans:
         self.cache_documents = cache_documents
         self.splits: dict[int, tuple[list[str], np.ndarray, np.ndarray]] = {}
         self.tokens: dict[tuple[int, int], tuple[np.ndarray, np.ndarray]] = {}
+        self.groups: dict[tuple[int, ...], list[list[str]]] = {}
 
     def add(self, document: str, spans: Sequence[tuple[int, int]]) -> list[str]:
         """Register ``document`` and its ``(left, right)`` spans; returns the span texts."""
@@ -220,7 +220,7 @@ class DocumentSpans:
             if contexts is not None:
                 left, right = context_span(document, passage.start, passage.end, window)
                 contexts.append(document[left:right])
-                self.register(contexts[-1], index, left, right)
+                self.spans.setdefault(contexts[-1], (index, left, right))  # the span by construction
         return contexts
 
     def add_document(self, document: str) -> int:
@@ -231,7 +231,8 @@ class DocumentSpans:
     def register(self, text: str, index: int, left: int, right: int) -> bool:
         """Register an existing ``text`` as span ``[left, right)`` of document ``index`` (no copy of the
         text is made); False, and nothing registered, when it is not that span."""
-        if not 0 <= left <= right <= len(self.documents[index]) or self.documents[index][left:right] != text:
+        document = self.documents[index]
+        if not 0 <= left <= right <= len(document) or len(text) != right - left or not document.startswith(text, left):
             return False
         self.spans.setdefault(text, (index, left, right))
         return True
@@ -240,11 +241,22 @@ class DocumentSpans:
         """Drop the cached chunks and token ids (the documents and spans stay registered)."""
         self.splits.clear()
         self.tokens.clear()
+        self.groups.clear()
+
+    def group(self, indices: tuple[int, ...], chunks: list[list[str]]) -> list[list[str]]:
+        """The documents ``indices``' chunk lists as one list, the same object each time the same documents
+        are asked for together (the static models of one predictor share their look-up through it)."""
+        found = self.groups.get(indices)
+        if found is None:
+            found = self.remember(self.groups, indices, chunks)
+        return found
 
     def remember(self, table: dict, key, value):
-        """``table[key] = value``, emptying ``table`` first when it holds ``cache_documents`` entries."""
+        """``table[key] = value``; a ``table`` that holds ``cache_documents`` entries first drops its older
+        half (batches read documents in order: the oldest are done with)."""
         if len(table) >= self.cache_documents:
-            table.clear()
+            for old in list(table)[: max(len(table) // 2, 1)]:
+                del table[old]
         table[key] = value
         return value
 
@@ -252,16 +264,24 @@ class DocumentSpans:
         """The document's whitespace-separated chunks with their start and end offsets (computed once)."""
         found = self.splits.get(index)
         if found is None:
-            runs = _RUNS.findall(self.documents[index])  # chunks and whitespace runs, alternating
-            lengths = np.fromiter(map(len, runs), dtype=np.int64, count=len(runs))
-            ends = np.cumsum(lengths)
-            first = 1 if runs and runs[0][:1].isspace() else 0  # str.split's whitespace is str.isspace's
-            found = self.remember(self.splits, index, (runs[first::2], (ends - lengths)[first::2], ends[first::2]))
+            document = self.documents[index]
+            edges = np.flatnonzero(np.diff(_is_space(document).view(np.int8), prepend=1, append=1))
+            # edges alternate: a chunk's start (space -> not), its end (not -> space), ...
+            found = self.remember(self.splits, index, (document.split(), edges[0::2], edges[1::2]))
         return found
 
 
 _SPANS = threading.local()
-_RUNS = re.compile(r"\S+|\s+")  # whitespace-separated chunks and the whitespace between them
+#: Which code points below U+3001 are whitespace to ``str.split`` (``str.isspace``); none above is.
+_SPACE = np.array([chr(code).isspace() for code in range(0x3001)] + [False])
+
+
+def _is_space(text: str) -> np.ndarray:
+    """A bool per character of ``text``: True where ``str.split`` splits (``str.isspace``)."""
+    if text.isascii():
+        return _SPACE[np.frombuffer(text.encode("ascii"), dtype=np.uint8)]
+    codes = np.frombuffer(text.encode("utf-32-le", "surrogatepass"), dtype=np.uint32)
+    return _SPACE[np.minimum(codes, len(_SPACE) - 1)]
 
 
 @contextmanager
@@ -602,17 +622,27 @@ class _FastStatic:
             return self._span_counts(texts, registry)
         return self._split_counts(texts)
 
-    def _document_tokens(self, registry: DocumentSpans, index: int) -> tuple[np.ndarray, np.ndarray]:
-        """A registered document's token ids (flat) and each chunk's first token (``offsets[c]``)."""
-        key = (id(self), index)
-        found = registry.tokens.get(key)
-        if found is None:
-            chunks = registry.split(index)[0]
-            state, rows = self._rows([chunks], np.array([len(chunks)], dtype=np.int64), key=chunks)
+    def _document_tokens(self, registry: DocumentSpans, indices: list[int], splits: list) -> list:
+        """Registered documents' token ids (flat) and each chunk's first token (``offsets[c]``), as
+        ``(flat, offsets)`` per document; those not yet tokenised by this model are looked up together
+        (one pass over their chunks; the other static model of the predictor maps the same group
+        through its link, see :meth:`_rows`). ``splits`` are the documents' :meth:`DocumentSpans.split`."""
+        tokens = registry.tokens
+        found = [tokens.get((id(self), index)) for index in indices]
+        missing = [k for k, hit in enumerate(found) if hit is None]
+        if missing:
+            group = registry.group(tuple(indices[k] for k in missing), [splits[k][0] for k in missing])
+            per_document = np.fromiter(map(len, group), dtype=np.int64, count=len(group))
+            state, rows = self._rows(group, per_document)
             flat, lengths = self._gather(state, rows)
-            offsets = np.zeros(len(chunks) + 1, dtype=np.int64)
+            flat = flat.astype(np.int64)
+            offsets = np.zeros(len(lengths) + 1, dtype=np.int64)
             np.cumsum(lengths, out=offsets[1:])
-            found = registry.remember(registry.tokens, key, (flat.astype(np.int64), offsets))
+            first_chunk = 0
+            for k, chunks in zip(missing, per_document.tolist()):
+                mine = offsets[first_chunk:first_chunk + chunks + 1]
+                found[k] = registry.remember(tokens, (id(self), indices[k]), (flat[mine[0]:mine[-1]], mine - mine[0]))
+                first_chunk += chunks
         return found
 
     def _span_counts(self, texts: list[str], registry: DocumentSpans):
@@ -622,8 +652,8 @@ class _FastStatic:
         n = len(texts)
         first = np.zeros(n, dtype=np.int64)  # token range [first, last) in the joined documents' ids
         last = np.zeros(n, dtype=np.int64)
-        found = np.array([(-1, 0, 0) if hit is None else hit for hit in map(registry.spans.get, texts)],
-                         dtype=np.int64).reshape(n, 3)
+        found = np.fromiter(chain.from_iterable(map(registry.spans.get, texts, repeat((-1, 0, 0)))),
+                            dtype=np.int64, count=3 * n).reshape(n, 3)
         registered = found[:, 0] >= 0
         plain = np.flatnonzero(~registered).tolist()
         documents = np.unique(found[registered, 0])
@@ -631,23 +661,22 @@ class _FastStatic:
         # lengths before them, and their token ids joined; every span is then cut in one vectorised pass.
         # (A search that runs past a document's last chunk meets the next document's first one, which
         # starts at or after the span's right end, so no test below crosses from one document to the next.)
-        char_base = np.zeros(len(documents), dtype=np.int64)
-        starts_all, ends_all, offsets_all, flats = [], [], [], []
-        chars = base = 0
-        for k, index in enumerate(documents.tolist()):
-            chunks, starts, ends = registry.split(index)
-            flat, offsets = self._document_tokens(registry, index)
-            char_base[k] = chars
-            starts_all.append(starts + chars)
-            ends_all.append(ends + chars)
-            offsets_all.append(offsets[:-1] + base)
-            flats.append(flat)
-            chars += len(registry.documents[index])
-            base += len(flat)
+        indices = documents.tolist()
+        splits = [registry.split(index) for index in indices]
+        tokens = self._document_tokens(registry, indices, splits)
+        flats = [flat for flat, _ in tokens]
+        chunks_per_document = np.fromiter((len(split[1]) for split in splits), dtype=np.int64, count=len(splits))
+        document_chars = np.fromiter((len(registry.documents[index]) for index in indices), dtype=np.int64,
+                                     count=len(indices))
+        char_base = np.cumsum(document_chars) - document_chars
+        token_counts = np.fromiter(map(len, flats), dtype=np.int64, count=len(flats))
+        base = int(token_counts.sum())
         empty = np.zeros(0, dtype=np.int64)
-        starts = np.concatenate(starts_all) if starts_all else empty
-        ends = np.concatenate(ends_all) if ends_all else empty
-        offsets = np.concatenate(offsets_all + [np.array([base], dtype=np.int64)])
+        shift = np.repeat(char_base, chunks_per_document)
+        starts = np.concatenate([split[1] for split in splits]) + shift if splits else empty
+        ends = np.concatenate([split[2] for split in splits]) + shift if splits else empty
+        offsets = np.concatenate([offsets[:-1] for _, offsets in tokens] + [np.array([base], dtype=np.int64)])
+        offsets[:-1] += np.repeat(np.cumsum(token_counts) - token_counts, chunks_per_document)
         rows = np.flatnonzero(registered)
         shift = char_base[np.searchsorted(documents, found[rows, 0])]
         left, right = found[rows, 1] + shift, found[rows, 2] + shift
@@ -678,8 +707,10 @@ class _FastStatic:
         position = np.arange(indptr[-1], dtype=np.int64) - np.repeat(indptr[:-1], lengths) + np.repeat(first, lengths)
         # each row holds its tokens in text order, repeats as repeated entries, as _split_counts gives them:
         # a window read as a span scores exactly as the same window tokenised
-        return csr_matrix((np.ones(len(position), dtype=np.float32), joined[position], indptr),
-                          shape=(n, self.table.shape[0]))
+        counts = csr_matrix((np.ones(len(position), dtype=np.float32), joined[position], indptr),
+                            shape=(n, self.table.shape[0]))
+        counts.span_pieces = _span_pieces(joined, first, last, self.table.shape[0])
+        return counts
 
     def _split(self, texts: list[str]) -> list[list[str]]:
         """Each text's whitespace chunks (cut at ``max_chars``). Inside :func:`shared_counts` the static
@@ -722,12 +753,48 @@ class _FastStatic:
 
     def pool(self, counts) -> np.ndarray:
         """Mean of the token vectors of each row of ``counts`` (one sparse product, on both cores for a
-        large batch), L2-normalised."""
+        large batch), L2-normalised. Rows that are overlapping spans of documents (``span_pieces``, see
+        :func:`_span_pieces`) are summed from the sums of the pieces they share."""
         lengths = np.asarray(counts.sum(axis=1)).ravel()
-        means = _sparse_product(counts, self.table) / np.maximum(lengths, 1)[:, None]
+        pieces = getattr(counts, "span_pieces", None)
+        if pieces is None:
+            sums = _sparse_product(counts, self.table)
+        else:
+            piece_counts, membership = pieces
+            sums = _sparse_product(membership, _sparse_product(piece_counts, self.table))
+        means = sums / np.maximum(lengths, 1)[:, None]
         if self.normalize:
             means /= np.maximum(np.linalg.norm(means, axis=1, keepdims=True), 1e-12)
         return means
+
+
+def _span_pieces(joined: np.ndarray, first: np.ndarray, last: np.ndarray, vocabulary: int):
+    """Rows that are token ranges ``joined[first[r]:last[r]]`` as sums of pieces, or None when that
+    saves little.
+
+    Context windows overlap (each token of a document sits in about five of them), so summing each
+    window's token vectors reads every token about five times. Cut the tokens at every row's ends:
+    each row is a run of consecutive pieces. Returns ``(piece_counts, membership)``, both CSR, with
+    ``counts == membership @ piece_counts`` (each token once in ``piece_counts``): the vector sums of
+    the rows are ``membership @ (piece_counts @ table)``, the same sums added in another order."""
+    from scipy.sparse import csr_matrix
+
+    if not len(first):
+        return None
+    bounds = np.unique(np.concatenate((first, last)))
+    low, high = int(bounds[0]), int(bounds[-1])
+    starts = np.searchsorted(bounds, first)
+    widths = np.searchsorted(bounds, last) - starts
+    members = int(widths.sum())
+    if (high - low) + members > 0.6 * int((last - first).sum()):
+        return None
+    piece_counts = csr_matrix((np.ones(high - low, dtype=np.float32), joined[low:high], bounds - low),
+                              shape=(len(bounds) - 1, vocabulary))
+    indptr = np.zeros(len(first) + 1, dtype=np.int64)
+    np.cumsum(widths, out=indptr[1:])
+    indices = np.arange(members, dtype=np.int64) - np.repeat(indptr[:-1] - starts, widths)
+    membership = csr_matrix((np.ones(members, dtype=np.float32), indices, indptr), shape=(len(first), len(bounds) - 1))
+    return piece_counts, membership
 
 
 def canonical_counts(counts):

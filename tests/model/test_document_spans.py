@@ -107,5 +107,38 @@ def test_classify_documents_scores_equal_classify_with_contexts():
         contexts = [context_window(document.text, p.start, p.end, window) for p in passages]
         expected = darien_nlp.classify([p.text for p in passages], context=contexts)
         assert [q.labels for _, q in result.passages] == [e.labels for e in expected]
+        # the same token counts; overlapping windows are summed from shared pieces (another order of the
+        # same float32 additions), so scores agree to float rounding
         assert np.allclose([list(q.scores.values()) for _, q in result.passages],
-                           [list(e.scores.values()) for e in expected], rtol=0, atol=1e-12)
+                           [list(e.scores.values()) for e in expected], rtol=0, atol=1e-6)
+
+
+@pytest.mark.parametrize("name", ["static-minilm-v1", "static-usem3-v1"])
+def test_overlapping_windows_are_pooled_from_pieces_with_the_same_counts(name):
+    from darien_nlp.embed.static import _span_pieces
+
+    fast = _fast(name)
+    document = DOCUMENTS[2] * 3
+    registry = DocumentSpans()
+    rng = random.Random(11)
+    spans = []
+    for _ in range(60):  # overlapping context windows, as classify_documents reads them
+        start = rng.randrange(0, len(document) - 200)
+        spans.append(context_span(document, start, start + rng.randrange(1, 200), 600))
+    texts = registry.add(document, spans)
+    with document_spans(registry):
+        counts = fast.token_counts(texts)
+    pieces = getattr(counts, "span_pieces", None)
+    assert pieces is not None  # windows overlap: they are summed from pieces
+    piece_counts, membership = pieces
+    assert abs(membership @ piece_counts - counts).nnz == 0  # the pieces hold each window's tokens exactly
+    assert piece_counts.nnz < counts.nnz / 2
+    pooled = fast.pool(counts)
+    counts.span_pieces = None
+    direct = fast.pool(counts)
+    assert np.allclose(pooled, direct, rtol=0, atol=1e-5)
+    assert float(np.min(np.sum(pooled * direct, axis=1))) > 0.99999
+    # rows that do not overlap (each passage once) gain nothing from pieces: none are built
+    first = np.array([0, 10, 25]); last = np.array([10, 25, 40])
+    assert _span_pieces(np.arange(40), first, last, 100) is None
+    assert _span_pieces(np.arange(0), first[:0], last[:0], 100) is None

@@ -30,7 +30,8 @@ def test_table_spans_give_the_labels_and_scope_scores_of_each_window(tmp_path):
         spanned = views.predict_label_matrix(table.texts, model, contexts=table.contexts)
         spanned_scope = model.scope_proba(items)
     assert np.array_equal(plain, spanned)
-    assert np.allclose(plain_scope, spanned_scope, rtol=0, atol=1e-12)
+    # overlapping windows are summed from shared pieces: the same float32 additions in another order
+    assert np.allclose(plain_scope, spanned_scope, rtol=0, atol=1e-6)
 
 
 def test_a_text_that_is_not_its_span_is_not_registered():
