@@ -223,7 +223,13 @@ def _scrub(texts: Sequence[str], where: str) -> list[str]:
     """Texts with lone surrogate code points (not valid Unicode: no tokenizer or UTF-8 encoder takes them)
     get U+FFFD in their place, one for one (lengths and offsets kept), and a warning names the items."""
     out = list(texts)
-    bad = [i for i, text in enumerate(out) if not text.isascii() and _SURROGATE.search(text)]
+    bad = []
+    for i, text in enumerate(out):
+        if not text.isascii():
+            try:
+                text.encode("utf-8")  # fails only on a lone surrogate, and faster than searching for one
+            except UnicodeEncodeError:
+                bad.append(i)
     for i in bad:
         out[i] = _SURROGATE.sub("\ufffd", out[i])
     if bad:

@@ -30,6 +30,9 @@ def split_items(items: Sequence, *, name: str = "texts") -> tuple[list[str], lis
     """``(texts, contexts)`` from strings and ``(text, context)`` pairs; raise naming the first bad item."""
     if isinstance(items, (str, bytes)):
         raise TypeError(f"{name} must be a list of strings or (text, context) pairs, not a single string")
+    items = items if isinstance(items, list) else list(items)
+    if all(isinstance(item, str) for item in items):  # bare passages, the common case: no pair to unpack
+        return list(items), [None] * len(items)
     texts: list[str] = []
     contexts: list[str | None] = []
     for position, item in enumerate(items):
@@ -87,7 +90,7 @@ class ContextEmbedder(Embedder):
 
         texts, contexts = split_items(items)
         passages = self._inner.encode(texts)
-        if all(context is None for context in contexts):
+        if contexts.count(None) == len(contexts):
             surround = passages  # bare passages: encode once
         else:
             surround = self._inner.encode([t if c is None else c for t, c in zip(texts, contexts)])
@@ -100,7 +103,7 @@ class ContextEmbedder(Embedder):
         score their own encodings; bare passages (their own context) are encoded and scored once."""
         texts, contexts = split_items(items)
         passage_w, context_w, both_w = self._prepared(weights, self._halves, len(texts))
-        if all(context is None for context in contexts):
+        if contexts.count(None) == len(contexts):
             return self._inner.project(texts, both_w)
         surround = [t if c is None else c for t, c in zip(texts, contexts)]
         return self._inner.project(texts, passage_w) + self._inner.project(surround, context_w)
