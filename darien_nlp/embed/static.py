@@ -704,7 +704,7 @@ class _FastStatic:
         joined = np.concatenate(flats) if flats else np.zeros(0, dtype=np.int64)
         indptr = np.zeros(n + 1, dtype=np.int64)
         np.cumsum(lengths, out=indptr[1:])
-        position = np.arange(indptr[-1], dtype=np.int64) - np.repeat(indptr[:-1], lengths) + np.repeat(first, lengths)
+        position = np.arange(indptr[-1], dtype=np.int64) + np.repeat(first - indptr[:-1], lengths)
         # each row holds its tokens in text order, repeats as repeated entries, as _split_counts gives them:
         # a window read as a span scores exactly as the same window tokenised
         counts = csr_matrix((np.ones(len(position), dtype=np.float32), joined[position], indptr),
@@ -755,17 +755,16 @@ class _FastStatic:
         """Mean of the token vectors of each row of ``counts`` (one sparse product, on both cores for a
         large batch), L2-normalised. Rows that are overlapping spans of documents (``span_pieces``, see
         :func:`_span_pieces`) are summed from the sums of the pieces they share."""
-        lengths = np.asarray(counts.sum(axis=1)).ravel()
         pieces = getattr(counts, "span_pieces", None)
         if pieces is None:
             sums = _sparse_product(counts, self.table)
         else:
             piece_counts, membership = pieces
             sums = _sparse_product(membership, _sparse_product(piece_counts, self.table))
-        means = sums / np.maximum(lengths, 1)[:, None]
-        if self.normalize:
-            means /= np.maximum(np.linalg.norm(means, axis=1, keepdims=True), 1e-12)
-        return means
+        if self.normalize:  # the mean's direction is the sum's: no division by the token count
+            sums /= np.maximum(np.sqrt(np.einsum("ij,ij->i", sums, sums)), 1e-12)[:, None]
+            return sums
+        return sums / np.maximum(np.asarray(counts.sum(axis=1)).ravel(), 1)[:, None]
 
 
 def _span_pieces(joined: np.ndarray, first: np.ndarray, last: np.ndarray, vocabulary: int):
