@@ -390,14 +390,8 @@ def _passages_in_context(pending, window):
     from .embed.static import DocumentSpans
 
     registry = DocumentSpans()
-    texts: list[str] = []
-    contexts: list[str] | None = None if window is None else []
-    for document, passages in pending:
-        windows = registry.add_passages(document.text, passages, window)
-        texts += [p.text for p in passages]
-        if contexts is not None:
-            contexts += windows
-    return texts, contexts, registry
+    contexts = registry.add_documents([(document.text, passages) for document, passages in pending], window)
+    return [p.text for _, passages in pending for p in passages], contexts, registry
 
 
 def _dataset_text(value, position: int, column: str) -> str:

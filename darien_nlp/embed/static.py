@@ -13,6 +13,7 @@ from typing import Any, Sequence
 
 import numpy as np
 
+from .._chars import whitespace_mask
 from .base import Embedder, check_texts
 
 logger = logging.getLogger(__name__)
@@ -211,16 +212,31 @@ class DocumentSpans:
         """Register ``document``, each passage (``.text``, ``.start``, ``.end``) as its span and, with a
         ``window``, the passage's context window (:func:`darien_nlp.corpus.context_span`); returns the
         context windows' texts in passage order (None without a window)."""
-        from ..corpus import context_span
+        return self.add_documents([(document, passages)], window)
 
-        index = self.add_document(document)
-        contexts: list[str] | None = None if window is None else []
-        for passage in passages:
-            self.register(passage.text, index, passage.start, passage.end)
-            if contexts is not None:
-                left, right = context_span(document, passage.start, passage.end, window)
-                contexts.append(document[left:right])
-                self.spans.setdefault(contexts[-1], (index, left, right))  # the span by construction
+    def add_documents(self, pending: Sequence, window: int | None) -> list[str] | None:
+        """:meth:`add_passages` for many ``(document, passages)`` pairs at once (the context windows of
+        all of them cut in one vectorised pass, :func:`darien_nlp.corpus.segment.context_spans`);
+        returns every context window's text, documents and passages in order (None without a window)."""
+        from ..corpus.segment import context_spans
+
+        indices = []
+        for document, passages in pending:
+            index = self.add_document(document)
+            indices.append(index)
+            for passage in passages:
+                self.register(passage.text, index, passage.start, passage.end)
+        if window is None:
+            return None
+        cuts = context_spans([document for document, _ in pending], [[p.start for p in ps] for _, ps in pending],
+                             [[p.end for p in ps] for _, ps in pending], window)
+        contexts: list[str] = []
+        spans = self.spans
+        for index, (document, _), (lefts, rights) in zip(indices, pending, cuts):
+            for left, right in zip(lefts.tolist(), rights.tolist()):
+                text = document[left:right]
+                contexts.append(text)
+                spans.setdefault(text, (index, left, right))  # the span by construction
         return contexts
 
     def add_document(self, document: str) -> int:
@@ -265,25 +281,13 @@ class DocumentSpans:
         found = self.splits.get(index)
         if found is None:
             document = self.documents[index]
-            edges = np.flatnonzero(np.diff(_is_space(document).view(np.int8), prepend=1, append=1))
+            edges = np.flatnonzero(np.diff(whitespace_mask(document).view(np.int8), prepend=1, append=1))
             # edges alternate: a chunk's start (space -> not), its end (not -> space), ...
             found = self.remember(self.splits, index, (document.split(), edges[0::2], edges[1::2]))
         return found
 
 
 _SPANS = threading.local()
-#: Which code points below U+3001 are whitespace to ``str.split`` (``str.isspace``); none above is.
-_SPACE = np.array([chr(code).isspace() for code in range(0x3001)] + [False])
-
-
-def _is_space(text: str) -> np.ndarray:
-    """A bool per character of ``text``: True where ``str.split`` splits (``str.isspace``)."""
-    if text.isascii():
-        return _SPACE[np.frombuffer(text.encode("ascii"), dtype=np.uint8)]
-    codes = np.frombuffer(text.encode("utf-32-le", "surrogatepass"), dtype=np.uint32)
-    return _SPACE[np.minimum(codes, len(_SPACE) - 1)]
-
-
 @contextmanager
 def document_spans(registry: DocumentSpans):
     """Within the block (this thread only), static models read the texts ``registry`` holds as spans of
