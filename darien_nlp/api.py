@@ -245,9 +245,11 @@ def _predict(items: Sequence[str], *, model, threshold, strict,
     if not scrubbed:
         items = _scrub(items, "classify")
     if contexts is not None and not scrubbed:
-        scrubbed = _scrub([c or "" for c in contexts], "classify (context)")
-        contexts = [None if c is None else clean for c, clean in zip(contexts, scrubbed)]
-    present = [i for i, text in enumerate(items) if text.strip()]
+        clean = _scrub([c or "" for c in contexts], "classify (context)")
+        contexts = [None if c is None else text for c, text in zip(contexts, clean)]
+    # a text with something besides whitespace (what text.strip() keeps); checked in C when all have
+    present = range(len(items)) if all(items) and not any(map(str.isspace, items)) else \
+        [i for i, text in enumerate(items) if text and not text.isspace()]
     if strict and len(present) < len(items):
         empty = next(i for i, text in enumerate(items) if not text.strip())
         raise ValueError(f"classify(strict=True): item {empty} is empty or whitespace only")
@@ -256,6 +258,8 @@ def _predict(items: Sequence[str], *, model, threshold, strict,
         classifier = load_model(model)
         if contexts is not None and _context_chars(classifier) is not None and any(c is not None for c in contexts):
             batch = [(items[i][:MAX_CHARS], None if contexts[i] is None else contexts[i][:MAX_CHARS]) for i in present]
+        elif len(present) == len(items) and max(map(len, items)) <= MAX_CHARS:
+            batch = list(items)
         else:
             batch = [items[i][:MAX_CHARS] for i in present]
         if hasattr(classifier, "predict_scored"):

@@ -1,6 +1,7 @@
 """The interface every embedding backend follows."""
 from __future__ import annotations
 
+from itertools import repeat
 from typing import Any, Sequence
 
 __all__ = ["Embedder", "check_texts"]
@@ -11,6 +12,8 @@ def check_texts(texts: Sequence[str], *, name: str = "texts") -> list[str]:
     if isinstance(texts, (str, bytes)):
         raise TypeError(f"{name} must be a list of strings, not a single string; wrap it in a list")
     out = list(texts)
+    if all(map(isinstance, out, repeat(str))):  # the usual case, checked in C
+        return out
     for position, text in enumerate(out):
         if not isinstance(text, str):
             raise TypeError(f"{name}[{position}] is a {type(text).__name__}, not a str")

@@ -17,6 +17,7 @@ Items are strings (a passage alone: its context is itself) or
 """
 from __future__ import annotations
 
+from itertools import repeat
 from typing import Any, Sequence
 
 import numpy as np
@@ -31,7 +32,7 @@ def split_items(items: Sequence, *, name: str = "texts") -> tuple[list[str], lis
     if isinstance(items, (str, bytes)):
         raise TypeError(f"{name} must be a list of strings or (text, context) pairs, not a single string")
     items = items if isinstance(items, list) else list(items)
-    if all(isinstance(item, str) for item in items):  # bare passages, the common case: no pair to unpack
+    if all(map(isinstance, items, repeat(str))):  # bare passages, the common case: no pair to unpack
         return list(items), [None] * len(items)
     texts: list[str] = []
     contexts: list[str | None] = []
