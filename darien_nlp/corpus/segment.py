@@ -271,7 +271,6 @@ def context_window(text: str, start: int, end: int, chars: int) -> str:
     return text[left:right]
 
 
-
 def context_spans(texts: list[str], starts: list, ends: list, chars: int) -> list[tuple]:
     """:func:`context_span` for many spans of many texts in one vectorised pass: ``starts[i]`` and
     ``ends[i]`` are sequences of span offsets into ``texts[i]``; returns, per text, ``(lefts, rights)``
@@ -286,22 +285,24 @@ def context_spans(texts: list[str], starts: list, ends: list, chars: int) -> lis
         raise ValueError(f"context_window: chars must be >= 0, got {chars}")
     if len(starts) != len(texts) or len(ends) != len(texts):
         raise ValueError("context_spans: one sequence of starts and of ends per text")
+    if not texts:
+        return []
     lengths = np.fromiter(map(len, texts), dtype=np.int64, count=len(texts))
     counts = np.fromiter(map(len, starts), dtype=np.int64, count=len(texts))
-    if not counts.sum():
-        return [(np.zeros(0, np.int64), np.zeros(0, np.int64)) for _ in texts]
     if not np.array_equal(counts, np.fromiter(map(len, ends), dtype=np.int64, count=len(texts))):
         raise ValueError("context_spans: each text needs as many ends as starts")
     base = np.repeat(np.cumsum(lengths) - lengths, counts)
     stop = base + np.repeat(lengths, counts)
-    start = np.concatenate([np.asarray(s, dtype=np.int64) for s in starts]) + base
-    end = np.concatenate([np.asarray(e, dtype=np.int64) for e in ends]) + base
+    start = np.concatenate([np.asarray(s, dtype=np.int64).ravel() for s in starts] + [np.zeros(0, np.int64)]) + base
+    end = np.concatenate([np.asarray(e, dtype=np.int64).ravel() for e in ends] + [np.zeros(0, np.int64)]) + base
     bad = np.flatnonzero((start < base) | (end < start) | (end > stop))
     if len(bad):
         raise ValueError(f"context_window: span [{start[bad[0]] - base[bad[0]]}, {end[bad[0]] - base[bad[0]]}) is "
                          f"outside a text of {stop[bad[0]] - base[bad[0]]} characters")
-    # the texts laid end to end; a search that runs into a neighbouring text is rejected by the tests below
-    joined = "".join(texts)
+    cuts = np.cumsum(counts)[:-1]
+    joined = "".join(texts)  # the texts laid end to end; a search that runs into a neighbour is rejected below
+    if not joined:  # no text has a character: every span is (0, 0)
+        return list(zip(np.split(start - base, cuts), np.split(end - base, cuts)))
     codes = code_points(joined)
     space = whitespace_mask(joined, codes)
     blanks = np.flatnonzero(codes == 32)  # str.find(" ") looks for the space character only
@@ -325,11 +326,10 @@ def context_spans(texts: list[str], starts: list, ends: list, chars: int) -> lis
     k = np.searchsorted(solid, left)
     first_solid = solid[np.minimum(k, len(solid) - 1)] if len(solid) else right
     first_solid = np.where(k < len(solid), first_solid, right)
-    left, right = np.where(left < right, np.minimum(first_solid, right), left), right
+    left = np.where(left < right, np.minimum(first_solid, right), left)
     k = np.searchsorted(solid, right) - 1
     last_solid = solid[np.maximum(k, 0)] if len(solid) else left
     last_solid = np.where(k >= 0, last_solid + 1, left)
     right = np.where(right > left, np.maximum(last_solid, left), right)
     left, right = left - base, right - base
-    cuts = np.cumsum(counts)[:-1]
     return list(zip(np.split(left, cuts), np.split(right, cuts)))

@@ -288,6 +288,8 @@ class DocumentSpans:
 
 
 _SPANS = threading.local()
+
+
 @contextmanager
 def document_spans(registry: DocumentSpans):
     """Within the block (this thread only), static models read the texts ``registry`` holds as spans of

@@ -43,6 +43,11 @@ def test_context_spans_equal_context_span_on_each_span(chars):
 
 def test_context_spans_with_no_spans_and_bad_input():
     assert [(len(a), len(b)) for a, b in context_spans(["one", "two"], [[], []], [[], []], 5)] == [(0, 0), (0, 0)]
+    assert [(a.tolist(), b.tolist()) for a, b in context_spans(["", ""], [[0], [0, 0]], [[0], [0, 0]], 5)] == \
+        [([0], [0]), ([0, 0], [0, 0])]  # texts with no character at all
+    assert [(a.tolist(), b.tolist()) for a, b in context_spans([], [], [], 5)] == []
+    with pytest.raises(ValueError, match="as many ends as starts"):
+        context_spans(["one"], [[]], [[1]], 5)
     with pytest.raises(ValueError, match="outside a text of 3 characters"):
         context_spans(["one", "two"], [[0], [2]], [[1], [9]], 5)
     with pytest.raises(ValueError, match="outside a text"):
