@@ -264,7 +264,9 @@ class DocumentSpans:
         are asked for together (the static models of one predictor share their look-up through it)."""
         found = self.groups.get(indices)
         if found is None:
-            found = self.remember(self.groups, indices, chunks)
+            while len(self.groups) >= GROUPS_KEPT:  # the models of one call ask in turn: older groups are done
+                del self.groups[next(iter(self.groups))]
+            found = self.groups[indices] = chunks
         return found
 
     def remember(self, table: dict, key, value):
@@ -288,6 +290,8 @@ class DocumentSpans:
 
 
 _SPANS = threading.local()
+#: Document groups (:meth:`DocumentSpans.group`) a registry keeps: the static models of one call ask in turn.
+GROUPS_KEPT = 4
 
 
 @contextmanager
@@ -647,7 +651,9 @@ class _FastStatic:
             first_chunk = 0
             for k, chunks in zip(missing, per_document.tolist()):
                 mine = offsets[first_chunk:first_chunk + chunks + 1]
-                found[k] = registry.remember(tokens, (id(self), indices[k]), (flat[mine[0]:mine[-1]], mine - mine[0]))
+                # a copy: a view would keep the whole group's ids alive as long as one document's are cached
+                found[k] = registry.remember(tokens, (id(self), indices[k]),
+                                             (flat[mine[0]:mine[-1]].copy(), mine - mine[0]))
                 first_chunk += chunks
         return found
 
