@@ -17,11 +17,9 @@ from __future__ import annotations
 import re
 from typing import Iterator
 
-from .._chars import code_points, whitespace_mask
 from .document import Document, Passage, text_sha256
 
-__all__ = ["SEGMENTER_VERSION", "segment", "split_sentences", "CONTENT_KINDS", "context_window", "context_span",
-           "context_spans"]
+__all__ = ["SEGMENTER_VERSION", "segment", "split_sentences", "CONTENT_KINDS", "context_window", "context_span"]
 
 SEGMENTER_VERSION = "segment.v1"
 CONTENT_KINDS = frozenset({"text", "item"})
@@ -270,66 +268,3 @@ def context_window(text: str, start: int, end: int, chars: int) -> str:
     left, right = context_span(text, start, end, chars)
     return text[left:right]
 
-
-def context_spans(texts: list[str], starts: list, ends: list, chars: int) -> list[tuple]:
-    """:func:`context_span` for many spans of many texts in one vectorised pass: ``starts[i]`` and
-    ``ends[i]`` are sequences of span offsets into ``texts[i]``; returns, per text, ``(lefts, rights)``
-    as int64 arrays, equal to calling :func:`context_span` on each span.
-
-    >>> [(list(l), list(r)) for l, r in context_spans(["one two three four five"], [[8]], [[13]], 5)]
-    [([4], [18])]
-    """
-    import numpy as np
-
-    if isinstance(chars, bool) or not isinstance(chars, int) or chars < 0:
-        raise ValueError(f"context_window: chars must be >= 0, got {chars}")
-    if len(starts) != len(texts) or len(ends) != len(texts):
-        raise ValueError("context_spans: one sequence of starts and of ends per text")
-    if not texts:
-        return []
-    lengths = np.fromiter(map(len, texts), dtype=np.int64, count=len(texts))
-    counts = np.fromiter(map(len, starts), dtype=np.int64, count=len(texts))
-    if not np.array_equal(counts, np.fromiter(map(len, ends), dtype=np.int64, count=len(texts))):
-        raise ValueError("context_spans: each text needs as many ends as starts")
-    base = np.repeat(np.cumsum(lengths) - lengths, counts)
-    stop = base + np.repeat(lengths, counts)
-    start = np.concatenate([np.asarray(s, dtype=np.int64).ravel() for s in starts] + [np.zeros(0, np.int64)]) + base
-    end = np.concatenate([np.asarray(e, dtype=np.int64).ravel() for e in ends] + [np.zeros(0, np.int64)]) + base
-    bad = np.flatnonzero((start < base) | (end < start) | (end > stop))
-    if len(bad):
-        raise ValueError(f"context_window: span [{start[bad[0]] - base[bad[0]]}, {end[bad[0]] - base[bad[0]]}) is "
-                         f"outside a text of {stop[bad[0]] - base[bad[0]]} characters")
-    cuts = np.cumsum(counts)[:-1]
-    joined = "".join(texts)  # the texts laid end to end; a search that runs into a neighbour is rejected below
-    if not joined:  # no text has a character: every span is (0, 0)
-        return list(zip(np.split(start - base, cuts), np.split(end - base, cuts)))
-    codes = code_points(joined)
-    space = whitespace_mask(joined, codes)
-    blanks = np.flatnonzero(codes == 32)  # str.find(" ") looks for the space character only
-    solid = np.flatnonzero(~space)
-    left = np.maximum(base, start - chars)
-    right = np.minimum(stop, end + chars)
-    last = len(joined) - 1
-    # a window starting inside a word moves to the first space after its start (before the span), else the span
-    inside = (left > base) & ~space[np.clip(left - 1, 0, last)]
-    k = np.searchsorted(blanks, left)
-    blank = blanks[np.minimum(k, len(blanks) - 1)] if len(blanks) else np.zeros_like(left)
-    found = (k < len(blanks)) & (blank < start)
-    left = np.where(inside, np.where(found, blank + 1, start), left)
-    # a window ending inside a word moves back to the last space before its end (after the span), else the span
-    inside = (right < stop) & ~space[np.clip(right, 0, last)]
-    k = np.searchsorted(blanks, right) - 1
-    blank = blanks[np.maximum(k, 0)] if len(blanks) else np.zeros_like(right)
-    found = (k >= 0) & (blank >= end)
-    right = np.where(inside, np.where(found, blank, end), right)
-    # what str.strip() removes: whitespace at either end
-    k = np.searchsorted(solid, left)
-    first_solid = solid[np.minimum(k, len(solid) - 1)] if len(solid) else right
-    first_solid = np.where(k < len(solid), first_solid, right)
-    left = np.where(left < right, np.minimum(first_solid, right), left)
-    k = np.searchsorted(solid, right) - 1
-    last_solid = solid[np.maximum(k, 0)] if len(solid) else left
-    last_solid = np.where(k >= 0, last_solid + 1, left)
-    right = np.where(right > left, np.maximum(last_solid, left), right)
-    left, right = left - base, right - base
-    return list(zip(np.split(left, cuts), np.split(right, cuts)))

@@ -215,28 +215,20 @@ class DocumentSpans:
         return self.add_documents([(document, passages)], window)
 
     def add_documents(self, pending: Sequence, window: int | None) -> list[str] | None:
-        """:meth:`add_passages` for many ``(document, passages)`` pairs at once (the context windows of
-        all of them cut in one vectorised pass, :func:`darien_nlp.corpus.segment.context_spans`);
-        returns every context window's text, documents and passages in order (None without a window)."""
-        from ..corpus.segment import context_spans
+        """:meth:`add_passages` for many ``(document, passages)`` pairs; returns every context window's
+        text, documents and passages in order (None without a window)."""
+        from ..corpus import context_span
 
-        indices = []
+        contexts: list[str] | None = None if window is None else []
+        spans = self.spans
         for document, passages in pending:
             index = self.add_document(document)
-            indices.append(index)
             for passage in passages:
                 self.register(passage.text, index, passage.start, passage.end)
-        if window is None:
-            return None
-        cuts = context_spans([document for document, _ in pending], [[p.start for p in ps] for _, ps in pending],
-                             [[p.end for p in ps] for _, ps in pending], window)
-        contexts: list[str] = []
-        spans = self.spans
-        for index, (document, _), (lefts, rights) in zip(indices, pending, cuts):
-            for left, right in zip(lefts.tolist(), rights.tolist()):
-                text = document[left:right]
-                contexts.append(text)
-                spans.setdefault(text, (index, left, right))  # the span by construction
+                if contexts is not None:
+                    left, right = context_span(document, passage.start, passage.end, window)
+                    contexts.append(document[left:right])
+                    spans.setdefault(contexts[-1], (index, left, right))  # the span by construction
         return contexts
 
     def add_document(self, document: str) -> int:
