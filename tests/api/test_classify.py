@@ -48,6 +48,23 @@ def test_bad_threshold(model_dir, threshold):
         classify("x", model=model_dir, threshold=threshold)
 
 
+@pytest.mark.parametrize("threshold", [-0.1, 1.5, "high"])
+def test_bad_threshold_of_document_calls_is_refused_before_any_work(model_dir, threshold):
+    """classify_document(s) check the threshold first: also for a document with no passage, and before a
+    stream's first document is read."""
+    from darien_nlp import classify_document, classify_documents
+
+    with pytest.raises(ValueError, match="The 'threshold' parameter"):
+        classify_document("", model=model_dir, threshold=threshold)
+
+    def documents():
+        raise AssertionError("a document was read before the threshold was checked")
+        yield  # pragma: no cover
+
+    with pytest.raises(ValueError, match="The 'threshold' parameter"):
+        next(classify_documents(documents(), model=model_dir, threshold=threshold))
+
+
 def test_threshold_overrides_the_tuned_ones(model_dir):
     text = "Dismantle smuggling networks and protect vulnerable migrants."
     assert classify(text, model=model_dir, threshold=0.0).labels == LABELS
