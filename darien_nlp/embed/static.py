@@ -5,6 +5,7 @@ import functools
 import json
 import logging
 import os
+import re
 import threading
 from contextlib import contextmanager
 from itertools import chain, repeat
@@ -256,8 +257,8 @@ class DocumentSpans:
         are asked for together (the static models of one predictor share their look-up through it)."""
         found = self.groups.get(indices)
         if found is None:
-            while len(self.groups) >= GROUPS_KEPT:  # the models of one call ask in turn: older groups are done
-                del self.groups[next(iter(self.groups))]
+            for old in list(self.groups)[: max(len(self.groups) - GROUPS_KEPT + 1, 0)]:
+                self.groups.pop(old, None)  # the models of one call ask in turn: older groups are done
             found = self.groups[indices] = chunks
         return found
 
@@ -266,7 +267,7 @@ class DocumentSpans:
         half (batches read documents in order: the oldest are done with)."""
         if len(table) >= self.cache_documents:
             for old in list(table)[: max(len(table) // 2, 1)]:
-                del table[old]
+                table.pop(old, None)
         table[key] = value
         return value
 
@@ -275,13 +276,30 @@ class DocumentSpans:
         found = self.splits.get(index)
         if found is None:
             document = self.documents[index]
+            chunks = document.split()
             edges = np.flatnonzero(np.diff(whitespace_mask(document).view(np.int8), prepend=1, append=1))
             # edges alternate: a chunk's start (space -> not), its end (not -> space), ...
-            found = self.remember(self.splits, index, (document.split(), edges[0::2], edges[1::2]))
+            starts, ends = edges[0::2], edges[1::2]
+            if len(starts) != len(chunks):  # a whitespace character the table does not know (a later Unicode)
+                spans = [match.span() for match in _CHUNK.finditer(document)]
+                starts = np.array([a for a, _ in spans], dtype=np.int64).reshape(-1)
+                ends = np.array([b for _, b in spans], dtype=np.int64).reshape(-1)
+            found = self.remember(self.splits, index, (chunks, starts, ends))
         return found
 
 
 _SPANS = threading.local()
+_CHUNK = re.compile(r"\S+")  # what str.split() returns, with offsets (used only where the table falls short)
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def _encodable(text: str) -> bool:
+    """True unless ``text`` holds a lone surrogate (the only thing UTF-8 cannot encode)."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 #: Document groups (:meth:`DocumentSpans.group`) a registry keeps: the static models of one call ask in turn.
 GROUPS_KEPT = 4
 
@@ -464,8 +482,11 @@ class _FastStatic:
         return bool(self.base)
 
     def _tokenise(self, chunks: list[str]) -> list[tuple[int, ...]]:
-        """Each chunk's token ids, the unknown token left out; many chunks are tokenised on two threads."""
+        """Each chunk's token ids, the unknown token left out; many chunks are tokenised on two threads. A
+        lone surrogate (no tokenizer takes one; a document's unread blocks may hold one) is read as U+FFFD."""
         unk = self.unk
+        chunks = [chunk if chunk.isascii() or _encodable(chunk) else _SURROGATE.sub("\ufffd", chunk)
+                  for chunk in chunks]
 
         def work(start, stop):
             encodings = self.tokenizer.encode_batch_fast(chunks[start:stop], add_special_tokens=False)

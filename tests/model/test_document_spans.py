@@ -142,3 +142,39 @@ def test_overlapping_windows_are_pooled_from_pieces_with_the_same_counts(name):
     first = np.array([0, 10, 25]); last = np.array([10, 25, 40])
     assert _span_pieces(np.arange(40), first, last, 100) is None
     assert _span_pieces(np.arange(0), first[:0], last[:0], 100) is None
+
+
+def test_a_lone_surrogate_in_a_block_no_passage_reads_does_not_break_the_document():
+    """classify scrubs the texts it is given, but a registered document is tokenised whole: a heading
+    that segment() drops may hold a lone surrogate. It is read as U+FFFD, as classify reads its texts."""
+    import darien_nlp
+    from darien_nlp.corpus import Document, segment
+
+    if not (models_dir() / darien_nlp.api.DEFAULT_MODEL).is_dir():
+        pytest.skip("the default model is not in this checkout")
+    text = "Migrants cross the border seeking asylum.\n\nBad \ud800 heading\n\nDeportation flights resumed this week."
+    passages = segment(Document("d", text))
+    registry = DocumentSpans()
+    contexts = registry.add_passages(text, passages, 600)
+    with document_spans(registry):
+        spanned = darien_nlp.classify([p.text for p in passages], context=contexts)
+    plain = darien_nlp.classify([p.text for p in passages], context=[c.replace("\ud800", "\ufffd") for c in contexts])
+    assert [p.labels for p in spanned] == [p.labels for p in plain]
+    assert np.allclose([list(p.scores.values()) for p in spanned], [list(p.scores.values()) for p in plain],
+                       rtol=0, atol=1e-6)
+
+
+def test_split_falls_back_when_the_whitespace_table_misses_a_character(monkeypatch):
+    """Chunk offsets come from a table of whitespace code points; a whitespace character it lacks (a later
+    Unicode release) would pair chunks with wrong offsets, so split() checks the count and reads the
+    offsets by regex instead."""
+    from darien_nlp.embed import static
+
+    document = "one\u3000two\u00a0three  four"
+    real = static.whitespace_mask
+    monkeypatch.setattr(static, "whitespace_mask", lambda text: real(text) & (np.array(list(text)) != "\u3000"))
+    registry = DocumentSpans()
+    index = registry.add_document(document)
+    chunks, starts, ends = registry.split(index)
+    assert chunks == document.split()
+    assert [document[a:b] for a, b in zip(starts.tolist(), ends.tolist())] == chunks
