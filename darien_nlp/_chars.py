@@ -1,7 +1,27 @@
-"""Character-level helpers shared by the corpus and embed layers (numpy only, nothing of ours):
-a text's code points as an array, and which characters ``str.split`` treats as whitespace."""
+"""Character-level helpers shared by the api and embed layers (numpy only, nothing of ours): a text's
+code points as an array, which characters ``str.split`` treats as whitespace, and lone surrogates."""
 from __future__ import annotations
 
+import re
+
+_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def has_lone_surrogate(text: str) -> bool:
+    """True when ``text`` holds a lone surrogate code point (not valid Unicode: no tokenizer or UTF-8
+    encoder takes one). Encoding is faster than searching, and fails on nothing else."""
+    if text.isascii():
+        return False
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return True
+    return False
+
+
+def replace_lone_surrogates(text: str) -> str:
+    """``text`` with U+FFFD for each lone surrogate, one for one (lengths and offsets kept)."""
+    return _LONE_SURROGATE.sub("\ufffd", text)
 
 _SPACE_TABLE = None
 

@@ -11,7 +11,6 @@ state, so the functions are safe to call from many threads.
 from __future__ import annotations
 
 import logging
-import re
 import threading
 from dataclasses import dataclass, field
 from itertools import repeat
@@ -20,6 +19,7 @@ from typing import Any, Iterable, Iterator, Mapping, Sequence
 
 import numpy as np
 
+from ._chars import has_lone_surrogate, replace_lone_surrogates
 from .corpus import Document, Passage, segment
 from .corpus.language import detect_language
 from .taxonomy import LABELS
@@ -216,22 +216,13 @@ def classify(texts: str | Iterable[str], *, model: Any = "default", threshold: f
     return predictions[0] if single else predictions
 
 
-_SURROGATE = re.compile("[\ud800-\udfff]")
-
-
 def _scrub(texts: Sequence[str], where: str) -> list[str]:
     """Texts with lone surrogate code points (not valid Unicode: no tokenizer or UTF-8 encoder takes them)
     get U+FFFD in their place, one for one (lengths and offsets kept), and a warning names the items."""
     out = list(texts)
-    bad = []
-    for i, text in enumerate(out):
-        if not text.isascii():
-            try:
-                text.encode("utf-8")  # fails only on a lone surrogate, and faster than searching for one
-            except UnicodeEncodeError:
-                bad.append(i)
+    bad = [i for i, text in enumerate(out) if has_lone_surrogate(text)]
     for i in bad:
-        out[i] = _SURROGATE.sub("\ufffd", out[i])
+        out[i] = replace_lone_surrogates(out[i])
     if bad:
         logger.warning("%s: item(s) %s hold lone surrogate code points (not valid Unicode); replaced with U+FFFD",
                        where, bad[:10] + (["..."] if len(bad) > 10 else []))

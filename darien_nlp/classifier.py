@@ -248,7 +248,7 @@ class PolicyClassifier(ClassifierMixin, BaseEstimator):
         features = embedder.encode(texts)
         out_of_fold = self._out_of_fold_scores(texts, labels, groups,
                                                features=None if embedder.trainable else features, weights=weights,
-                                               embedder=embedder)
+                                               shared=None if embedder.trainable else self._shared_columns(embedder))
         coef, intercept = self._fit_heads(features, labels, weights, shared=self._shared_columns(embedder))
         self.embedder_ = embedder
         self.coef_ = coef
@@ -404,8 +404,9 @@ class PolicyClassifier(ClassifierMixin, BaseEstimator):
             intercept[j] = model.intercept_[0]
         return coef, intercept
 
-    def _out_of_fold_scores(self, texts, labels, groups, *, features=None, weights=None, embedder=None) -> np.ndarray:
-        """Decision scores for each training text from a model that did not see it."""
+    def _out_of_fold_scores(self, texts, labels, groups, *, features=None, weights=None, shared=None) -> np.ndarray:
+        """Decision scores for each training text from a model that did not see it. ``shared``: the
+        language-shared columns of ``features`` (a trainable backend's are found per fold)."""
         from sklearn.model_selection import GroupKFold, KFold
 
         n_splits = min(self.cv, len(texts))
@@ -420,7 +421,7 @@ class PolicyClassifier(ClassifierMixin, BaseEstimator):
             fold_weights = None if weights is None else weights[train_index]
             if features is not None:  # a pretrained embedder: encode once, slice per fold
                 coef, intercept = self._fit_heads(features[train_index], labels[train_index], fold_weights,
-                                                  shared=self._shared_columns(embedder))
+                                                  shared=shared)
                 scores[test_index] = np.asarray(features[test_index] @ coef.T) + intercept
                 continue
             fold_embedder = make_embedder(self.backend, **(self.backend_options or {}))

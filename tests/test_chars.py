@@ -26,3 +26,15 @@ def test_code_points_one_per_character():
         codes = code_points(text)
         assert codes.tolist() == [ord(c) for c in text]
     assert code_points("abc").dtype == np.uint8 and code_points("é").dtype == np.uint32
+
+
+def test_lone_surrogates_found_and_replaced_one_for_one():
+    from darien_nlp._chars import has_lone_surrogate, replace_lone_surrogates
+
+    assert not has_lone_surrogate("") and not has_lone_surrogate("plain ascii")
+    assert not has_lone_surrogate("Darién \U0001F600 \u3000")  # a valid astral character is not a lone surrogate
+    for text in ("\ud800", "a\udfffb", "x \ud83d y"):
+        assert has_lone_surrogate(text)
+        clean = replace_lone_surrogates(text)
+        assert len(clean) == len(text) and not has_lone_surrogate(clean) and "\ufffd" in clean
+    assert replace_lone_surrogates("Darién") == "Darién"

@@ -267,4 +267,3 @@ def context_window(text: str, start: int, end: int, chars: int) -> str:
     """
     left, right = context_span(text, start, end, chars)
     return text[left:right]
-

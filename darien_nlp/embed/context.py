@@ -31,9 +31,9 @@ def split_items(items: Sequence, *, name: str = "texts") -> tuple[list[str], lis
     """``(texts, contexts)`` from strings and ``(text, context)`` pairs; raise naming the first bad item."""
     if isinstance(items, (str, bytes)):
         raise TypeError(f"{name} must be a list of strings or (text, context) pairs, not a single string")
-    items = items if isinstance(items, list) else list(items)
+    items = list(items)
     if all(map(isinstance, items, repeat(str))):  # bare passages, the common case: no pair to unpack
-        return list(items), [None] * len(items)
+        return items, [None] * len(items)
     texts: list[str] = []
     contexts: list[str | None] = []
     for position, item in enumerate(items):

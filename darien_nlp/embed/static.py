@@ -14,7 +14,7 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from .._chars import whitespace_mask
+from .._chars import has_lone_surrogate, replace_lone_surrogates, whitespace_mask
 from .base import Embedder, check_texts
 
 logger = logging.getLogger(__name__)
@@ -281,25 +281,14 @@ class DocumentSpans:
             # edges alternate: a chunk's start (space -> not), its end (not -> space), ...
             starts, ends = edges[0::2], edges[1::2]
             if len(starts) != len(chunks):  # a whitespace character the table does not know (a later Unicode)
-                spans = [match.span() for match in _CHUNK.finditer(document)]
-                starts = np.array([a for a, _ in spans], dtype=np.int64).reshape(-1)
-                ends = np.array([b for _, b in spans], dtype=np.int64).reshape(-1)
+                spans = np.array([match.span() for match in _CHUNK.finditer(document)], dtype=np.int64).reshape(-1, 2)
+                starts, ends = spans[:, 0], spans[:, 1]
             found = self.remember(self.splits, index, (chunks, starts, ends))
         return found
 
 
 _SPANS = threading.local()
 _CHUNK = re.compile(r"\S+")  # what str.split() returns, with offsets (used only where the table falls short)
-_SURROGATE = re.compile("[\ud800-\udfff]")
-
-
-def _encodable(text: str) -> bool:
-    """True unless ``text`` holds a lone surrogate (the only thing UTF-8 cannot encode)."""
-    try:
-        text.encode("utf-8")
-    except UnicodeEncodeError:
-        return False
-    return True
 #: Document groups (:meth:`DocumentSpans.group`) a registry keeps: the static models of one call ask in turn.
 GROUPS_KEPT = 4
 
@@ -485,8 +474,7 @@ class _FastStatic:
         """Each chunk's token ids, the unknown token left out; many chunks are tokenised on two threads. A
         lone surrogate (no tokenizer takes one; a document's unread blocks may hold one) is read as U+FFFD."""
         unk = self.unk
-        chunks = [chunk if chunk.isascii() or _encodable(chunk) else _SURROGATE.sub("\ufffd", chunk)
-                  for chunk in chunks]
+        chunks = [replace_lone_surrogates(chunk) if has_lone_surrogate(chunk) else chunk for chunk in chunks]
 
         def work(start, stop):
             encodings = self.tokenizer.encode_batch_fast(chunks[start:stop], add_special_tokens=False)
@@ -901,9 +889,8 @@ class StaticEmbedder(Embedder):
     _transient = Embedder._transient + ("_fast",)
 
     def _model(self) -> _FastStatic:
-        # kept on the instance once found (no path resolving per call)
-        found = self.__dict__.get("_fast")
-        if found is not None and found[0] == (self.path, self.max_length):  # no path resolving per call
+        found = self.__dict__.get("_fast")  # kept on the instance once found: no path resolving per call
+        if found is not None and found[0] == (self.path, self.max_length):
             return found[1]
         key = (str(self.path.resolve()), self.max_length)
         fast = _FAST.get(key)
